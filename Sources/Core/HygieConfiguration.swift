@@ -1,0 +1,39 @@
+import Logging
+
+/// Everything a running Hygie needs to know about where it runs. Built by the command line
+/// (every option also has an environment variable) and by tests, and handed to
+/// `buildApplication` (STYLE habit 1: one way in).
+public struct HygieConfiguration: Sendable {
+    /// Address the HTTP server binds to; loopback unless configured otherwise (DESIGN §5).
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Directory for the embedded database, blobs and the master key.
+    public var dataDirectory: String = "./data"
+    /// `postgres://user:password@host:port/database`; nil means the embedded SQLite database.
+    public var databaseURL: String?
+    /// Path of the master key file; nil means `<dataDirectory>/master.key`.
+    public var masterKeyFile: String?
+    /// The base URL clients use to reach `/fhir` (for `Location`, `fullUrl` and paging links);
+    /// nil means `http://<host>:<port>`.
+    public var publicBaseURL: String?
+    /// Largest request body accepted, in bytes; larger bodies are answered 413.
+    public var maxRequestBodySize: Int = 16 * 1024 * 1024
+    /// Connections kept open to the database.
+    public var databasePoolSize: Int = 8
+    /// Load the synthetic demonstration data set into an empty database at start.
+    public var loadDemoData: Bool = false
+    public var logLevel: Logger.Level = .info
+    /// The tenant used for requests until the identity layer names one.
+    public var defaultTenant: TenantID = .default
+
+    public init() {}
+
+    public var resolvedMasterKeyFile: String {
+        masterKeyFile ?? "\(dataDirectory)/master.key"
+    }
+
+    public var resolvedBaseURL: String {
+        let base = publicBaseURL ?? "http://\(host):\(port)"
+        return base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+}

@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
     ],
@@ -57,6 +58,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SyntheticData",
+            dependencies: ["FHIR"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "FHIRStore",
             dependencies: [
                 "Core", "Storage", "FHIR",
@@ -68,11 +74,12 @@ let package = Package(
         .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),
@@ -81,6 +88,7 @@ let package = Package(
             dependencies: [
                 "Core", "Storage", "FHIRStore", "HygieServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -89,6 +97,7 @@ let package = Package(
         .executableTarget(
             name: "HygieBench",
             dependencies: [
+                "FHIR", "SyntheticData",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -101,20 +110,19 @@ let package = Package(
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Core"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Core", .product(name: "SQLKit", package: "sql-kit")],
-            swiftSettings: strictSettings
-        ),
-        .testTarget(
-            name: "FHIRStoreTests",
-            dependencies: ["FHIRStore", "FHIR", "Storage", "Core", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: ["Storage", "Core", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HygieServerTests",
             dependencies: [
-                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core",
+                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -11,6 +11,9 @@ public struct HygieConfiguration: Sendable {
     public var dataDirectory: String = "./data"
     /// `postgres://user:password@host:port/database`; nil means the embedded SQLite database.
     public var databaseURL: String?
+    /// PostgreSQL schema to work in (tests isolate themselves in one each); nil means the
+    /// connection's default search path.
+    public var databaseSchema: String?
     /// Path of the master key file; nil means `<dataDirectory>/master.key`.
     public var masterKeyFile: String?
     /// The base URL clients use to reach `/fhir` (for `Location`, `fullUrl` and paging links);

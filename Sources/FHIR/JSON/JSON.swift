@@ -8,6 +8,9 @@ public indirect enum JSON: Sendable, Equatable {
     case string(String)
     case array([JSON])
     case object(JSONObject)
+    /// JSON already serialised (a stored resource), written out byte for byte. Never produced
+    /// by the parser; it lets a search Bundle embed stored bodies without parsing them.
+    case raw(RawJSON)
 
     public var objectValue: JSONObject? {
         if case .object(let object) = self { return object }
@@ -52,7 +55,7 @@ public indirect enum JSON: Sendable, Equatable {
         case .number: "number"
         case .string: "string"
         case .array: "array"
-        case .object: "object"
+        case .object, .raw: "object"
         }
     }
 }
@@ -165,5 +168,14 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Express
     public init(nilLiteral: ()) { self = .null }
     public init(dictionaryLiteral elements: (String, JSON)...) {
         self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
+    }
+}
+
+/// Bytes of one serialised JSON value.
+public struct RawJSON: Sendable, Equatable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
     }
 }

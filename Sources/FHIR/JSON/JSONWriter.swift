@@ -17,6 +17,12 @@ public struct JSONWriter {
         case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
         case .number(let number): out.append(contentsOf: number.text.utf8)
         case .string(let string): writeString(string, into: &out)
+        case .raw(let raw):
+            if pretty, let parsed = try? JSONParser.parse(raw.bytes) {
+                write(parsed, into: &out, pretty: true, indent: indent)
+            } else {
+                out.append(contentsOf: raw.bytes)
+            }
         case .array(let array):
             out.append(UInt8(ascii: "["))
             for (index, element) in array.enumerated() {

@@ -41,7 +41,7 @@ public final class SearchParameterRegistry: Sendable {
     /// Parameters that apply to every resource type (base `Resource`), e.g. `_tag`.
     public let common: [String: SearchParameterDefinition]
     private let byType: [String: [String: SearchParameterDefinition]]
-    let model: ElementModel
+    public let model: ElementModel
 
     init(definitions: String, model: ElementModel) throws {
         self.model = model

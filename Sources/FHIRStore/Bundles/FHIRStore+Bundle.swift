@@ -1,0 +1,327 @@
+import Core
+import FHIR
+import Logging
+import SQLKit
+import Storage
+
+/// One entry of a batch or transaction, parsed.
+struct PlannedEntry: Sendable {
+    let index: Int
+    let fullURL: String?
+    var request: FHIRRequest
+
+    var path: String { "Bundle.entry[\(index)]" }
+}
+
+extension FHIRStore {
+    /// Largest number of entries accepted in one batch or transaction.
+    public static let maximumBundleEntries = 10_000
+
+    /// `POST [base]` with a batch or transaction Bundle (FHIR R4 §3.1.0.11).
+    public func process(bundle: JSON, tenant: TenantID, preference: ReturnPreference) async throws -> FHIRResponse {
+        guard bundle["resourceType"]?.stringValue == "Bundle" else {
+            throw FHIRError.invalid("POST to the base URL takes a Bundle of type batch or transaction.")
+        }
+        let type = bundle["type"]?.stringValue
+        guard type == "transaction" || type == "batch" else {
+            throw FHIRError.invalid("Bundle.type must be batch or transaction to be processed (not \(type ?? "missing")).")
+        }
+        let entries = bundle["entry"]?.arrayValue ?? []
+        guard entries.count <= Self.maximumBundleEntries else {
+            throw FHIRError(status: 413, .tooLong, "A Bundle may hold at most \(Self.maximumBundleEntries) entries; split it.")
+        }
+        if type == "transaction" {
+            let issues = ResourceValidator(model: registry.model, options: .init(allowConditionalReferences: true)).validate(bundle, expectedType: "Bundle")
+            if !issues.isEmpty { throw FHIRError(status: 400, issues: issues) }
+            let planned = try entries.enumerated().map { index, entry throws(FHIRError) in try plan(entry, index: index, preference: preference) }
+            return try await transaction(planned, tenant: tenant, preference: preference)
+        }
+        return try await batch(entries, tenant: tenant, preference: preference)
+    }
+
+    func plan(_ entry: JSON, index: Int, preference: ReturnPreference) throws(FHIRError) -> PlannedEntry {
+        let path = "Bundle.entry[\(index)]"
+        guard let request = entry["request"], let method = request["method"]?.stringValue, let url = request["url"]?.stringValue else {
+            throw .invalid("\(path) needs request.method and request.url.", expression: ["\(path).request"])
+        }
+        guard ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(method) else {
+            throw .invalid("\(path): \(method) is not a FHIR interaction method.", expression: ["\(path).request.method"])
+        }
+        var relative = url
+        if relative.hasPrefix(baseURL + "/") { relative = String(relative.dropFirst(baseURL.count + 1)) }
+        let (target, query): (RequestTarget, [(String, String)])
+        do {
+            (target, query) = try RequestTarget.parse(relativeURL: relative, model: registry.model)
+        } catch {
+            throw FHIRError(status: error.status, issues: error.issues.map { Self.located($0, path) })
+        }
+        if target == .system, method == "POST" {
+            throw .invalid("\(path): a Bundle cannot contain another batch or transaction.")
+        }
+        var body = FHIRRequest.Body.none
+        if let resource = entry["resource"] { body = .resource(resource) }
+        if ["POST", "PUT"].contains(method), case .none = body, target != .systemSearch {
+            if case .typeSearch = target {} else { throw .invalid("\(path): \(method) \(url) needs a resource.") }
+        }
+        var ifMatch: Int?
+        if let text = request["ifMatch"]?.stringValue {
+            guard let version = Self.parseETag(text) else { throw .invalid("\(path): ifMatch must look like W/\"3\".") }
+            ifMatch = version
+        }
+        let ifNoneExist = request["ifNoneExist"]?.stringValue.map { QueryString.parse($0.hasPrefix("?") ? String($0.dropFirst()) : $0) }
+        return PlannedEntry(
+            index: index, fullURL: entry["fullUrl"]?.stringValue,
+            request: FHIRRequest(method: method, target: target, query: query, body: body, ifMatch: ifMatch, ifNoneExist: ifNoneExist, returnPreference: preference))
+    }
+
+    /// `W/"3"`, `"3"` or `3` → 3.
+    public static func parseETag(_ text: String) -> Int? {
+        var value = Substring(text.trimmingWhitespace())
+        if value.hasPrefix("W/") { value = value.dropFirst(2) }
+        if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+        return Int(value)
+    }
+
+    static func located(_ issue: OutcomeIssue, _ path: String) -> OutcomeIssue {
+        var located = issue
+        located.diagnostics = "\(path): \(issue.diagnostics)"
+        located.expression = issue.expression.isEmpty ? [path] : issue.expression.map { "\(path).\($0)" }
+        return located
+    }
+
+    // MARK: transaction
+
+    func transaction(_ entries: [PlannedEntry], tenant: TenantID, preference: ReturnPreference) async throws -> FHIRResponse {
+        try await write(tenant: tenant) { context in
+            var context = context
+            context.deferredDeletions = DeferredDeletions()
+            var entries = entries
+            var references: [String: String] = [:]
+            var assignedIDs: [Int: String] = [:]
+            var existing: [Int: StoredResource] = [:]
+            var written: [String: Int] = [:]
+
+            func claim(_ reference: String, _ entry: PlannedEntry) throws(FHIRError) {
+                if let other = written[reference] {
+                    throw .invalid("\(entry.path) and Bundle.entry[\(other)] both change \(reference); a transaction changes each resource once.")
+                }
+                written[reference] = entry.index
+            }
+
+            // 1. Resolve what each entry writes, and the ids new resources will get.
+            for position in entries.indices {
+                var entry = entries[position]
+                do {
+                    switch (entry.request.method, entry.request.target) {
+                    case ("POST", .type(let type)):
+                        if let criteria = entry.request.ifNoneExist {
+                            try await lockConditional(type, in: context)
+                            let matches = try await matching(type, criteria: criteria, limit: 2, tenant: tenant, on: context.database)
+                            guard matches.count < 2 else {
+                                throw FHIRError(status: 412, .multipleMatches, "ifNoneExist matches more than one \(type).")
+                            }
+                            if let match = matches.first {
+                                existing[entry.index] = try await loadCurrent([match.rid], tenant: tenant, on: context.database).first
+                                if let fullURL = entry.fullURL { references[fullURL] = "\(type)/\(match.id)" }
+                                continue
+                            }
+                        }
+                        let id = ids.makeID()
+                        assignedIDs[entry.index] = id
+                        if let fullURL = entry.fullURL { references[fullURL] = "\(type)/\(id)" }
+                    case ("PUT", .instance(let type, let id)), ("PATCH", .instance(let type, let id)), ("DELETE", .instance(let type, let id)):
+                        try claim("\(type)/\(id)", entry)
+                        if let fullURL = entry.fullURL { references[fullURL] = "\(type)/\(id)" }
+                    case ("PUT", .type(let type)), ("PATCH", .type(let type)), ("DELETE", .type(let type)):
+                        guard !entry.request.query.isEmpty else { throw FHIRError.invalid("A conditional \(entry.request.method) needs criteria.") }
+                        try await lockConditional(type, in: context)
+                        let matches = try await matching(type, criteria: entry.request.query, limit: 2, tenant: tenant, on: context.database)
+                        guard matches.count < 2 else {
+                            throw FHIRError(status: 412, .multipleMatches, "The criteria of \(entry.request.method) match more than one \(type).")
+                        }
+                        if let match = matches.first {
+                            entry.request.target = .instance(type, match.id)
+                        } else if entry.request.method == "PUT" {
+                            var id = ids.makeID()
+                            if case .resource(let resource) = entry.request.body, let bodyID = resource["id"]?.stringValue { id = bodyID }
+                            entry.request.target = .instance(type, id)
+                        } else if entry.request.method == "PATCH" {
+                            throw FHIRError.notFound("No \(type) matches the criteria of the PATCH.")
+                        } else {
+                            entries[position] = entry
+                            continue
+                        }
+                        entry.request.query = []
+                        if case .instance(let type, let id) = entry.request.target {
+                            try claim("\(type)/\(id)", entry)
+                            if let fullURL = entry.fullURL { references[fullURL] = "\(type)/\(id)" }
+                        }
+                    default:
+                        break
+                    }
+                } catch let error as FHIRError {
+                    throw FHIRError(status: error.status, issues: error.issues.map { Self.located($0, entry.path) }, headers: error.headers)
+                }
+                entries[position] = entry
+            }
+
+            // 2. Point references at the resolved resources and check every resource.
+            for position in entries.indices {
+                guard case .resource(let resource) = entries[position].request.body else { continue }
+                let path = entries[position].path
+                do {
+                    var rewritten = try await resolveReferences(in: resource, map: references, context: context)
+                    if case .instance(_, let id) = entries[position].request.target, entries[position].request.method == "PUT",
+                        var object = rewritten.objectValue
+                    {
+                        object["id"] = .string(id)
+                        rewritten = .object(object)
+                    }
+                    if entries[position].request.method == "POST" || entries[position].request.method == "PUT",
+                        let type = Self.resourceType(of: entries[position].request.target)
+                    {
+                        try validateForWrite(rewritten, type: type)
+                    }
+                    entries[position].request.body = .resource(rewritten)
+                } catch let error as FHIRError {
+                    throw FHIRError(status: error.status, issues: error.issues.map { Self.located($0, path) })
+                }
+            }
+
+            // 3. Process in the order R4 prescribes: DELETE, POST, PUT/PATCH, GET/HEAD.
+            var responses: [Int: FHIRResponse] = [:]
+            for phase in [["DELETE"], ["POST"], ["PUT", "PATCH"], ["GET", "HEAD"]] {
+                for entry in entries where phase.contains(entry.request.method) {
+                    do {
+                        if entry.request.method == "POST", case .type(let type) = entry.request.target {
+                            if let found = existing[entry.index] {
+                                responses[entry.index] = writeResponse(WriteOutcome(kind: .matchedExisting, resource: found))
+                            } else {
+                                let outcome = try await create(try Self.resourceBody(entry.request), type: type, ifNoneExist: nil, id: assignedIDs[entry.index], in: context)
+                                responses[entry.index] = writeResponse(outcome)
+                            }
+                        } else if entry.request.method == "DELETE", case .type = entry.request.target {
+                            responses[entry.index] = writeResponse(WriteOutcome(kind: .nothingToDelete, resource: nil))
+                        } else {
+                            responses[entry.index] = try await execute(entry.request, in: context)
+                        }
+                    } catch let error as FHIRError {
+                        throw FHIRError(status: error.status, issues: error.issues.map { Self.located($0, entry.path) }, headers: error.headers)
+                    }
+                }
+                if phase == ["DELETE"], let deleted = context.deferredDeletions?.all {
+                    context.deferredDeletions = nil
+                    for (type, id) in deleted { try await checkNoReferences(to: type, id, in: context) }
+                }
+            }
+            let results = entries.map { entry in
+                Self.responseEntry(responses[entry.index] ?? FHIRResponse(status: 200), preference: preference, baseURL: baseURL)
+            }
+            return FHIRResponse(status: 200, json: builder().shell(type: "transaction-response", total: nil, links: [], entries: results))
+        }
+    }
+
+    static func resourceType(of target: RequestTarget) -> String? {
+        switch target {
+        case .type(let type), .instance(let type, _): type
+        default: nil
+        }
+    }
+
+    /// Replaces references to entries (`urn:uuid:…`, or an entry's fullUrl) with the
+    /// resources they became, and conditional references (`Patient?identifier=…`) with the
+    /// one resource they match (FHIR R4 §3.1.0.11.2).
+    func resolveReferences(in value: JSON, map: [String: String], context: StoreContext) async throws -> JSON {
+        switch value {
+        case .object(var object):
+            for (key, child) in object {
+                if key == "reference", case .string(let reference) = child {
+                    if let target = map[reference] {
+                        object[key] = .string(target)
+                    } else if reference.hasPrefix("urn:uuid:") || reference.hasPrefix("urn:oid:") {
+                        throw FHIRError.invalid("The reference \(reference) names no entry of this transaction (no entry has it as fullUrl).")
+                    } else if ReferenceValue.isConditional(reference, model: registry.model), let question = reference.firstIndex(of: "?") {
+                        let type = String(reference[..<question])
+                        let criteria = QueryString.parse(String(reference[reference.index(after: question)...]))
+                        let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+                        guard matches.count == 1 else {
+                            throw FHIRError(
+                                status: matches.isEmpty ? 404 : 412, matches.isEmpty ? .notFound : .multipleMatches,
+                                "The conditional reference \(reference) matches \(matches.isEmpty ? "no" : "more than one") \(type).")
+                        }
+                        object[key] = .string("\(type)/\(matches[0].id)")
+                    }
+                } else {
+                    object[key] = try await resolveReferences(in: child, map: map, context: context)
+                }
+            }
+            return .object(object)
+        case .array(let items):
+            var resolved: [JSON] = []
+            resolved.reserveCapacity(items.count)
+            for item in items { resolved.append(try await resolveReferences(in: item, map: map, context: context)) }
+            return .array(resolved)
+        default:
+            return value
+        }
+    }
+
+    // MARK: batch
+
+    func batch(_ entries: [JSON], tenant: TenantID, preference: ReturnPreference) async throws -> FHIRResponse {
+        var results: [JSON] = []
+        for (index, entry) in entries.enumerated() {
+            do {
+                let planned = try plan(entry, index: index, preference: preference)
+                if case .resource(let resource) = planned.request.body, ["POST", "PUT"].contains(planned.request.method),
+                    let type = Self.resourceType(of: planned.request.target)
+                {
+                    try validateForWrite(resource, type: type)
+                }
+                let response = try await perform(planned.request, tenant: tenant)
+                results.append(Self.responseEntry(response, preference: preference, baseURL: baseURL))
+            } catch let error as FHIRError {
+                var failure = FHIRResponse(status: error.status)
+                failure.outcome = error.issues
+                results.append(["response": BundleBuilder.response(failure)])
+            } catch {
+                logger.error("batch entry failed", metadata: ["entry": "\(index)", "error": "\(type(of: error))"])
+                var failure = FHIRResponse(status: 500)
+                failure.outcome = [OutcomeIssue(.error, .exception, "The server failed to process this entry.")]
+                results.append(["response": BundleBuilder.response(failure)])
+            }
+        }
+        return FHIRResponse(status: 200, json: builder().shell(type: "batch-response", total: nil, links: [], entries: results))
+    }
+
+    static func responseEntry(_ response: FHIRResponse, preference: ReturnPreference, baseURL: String) -> JSON {
+        var entry = JSONObject()
+        if let resource = response.resource, !resource.isDeleted {
+            entry["fullUrl"] = .string("\(baseURL)/\(resource.type)/\(resource.id)")
+        }
+        if preference == .representation, let body = response.body(for: .representation),
+            body["resourceType"]?.stringValue != "OperationOutcome" || response.resource == nil
+        {
+            entry["resource"] = body
+        }
+        var outcome = response
+        if preference == .operationOutcome, outcome.outcome.isEmpty == false {
+            var object = BundleBuilder.response(outcome).objectValue ?? JSONObject()
+            object["outcome"] = OperationOutcome.resource(outcome.outcome)
+            entry["response"] = .object(object)
+        } else {
+            outcome.outcome = response.status >= 400 ? response.outcome : []
+            entry["response"] = BundleBuilder.response(outcome)
+        }
+        return .object(entry)
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while scalars.first?.isWhitespace == true { scalars.removeFirst() }
+        while scalars.last?.isWhitespace == true { scalars.removeLast() }
+        return String(scalars)
+    }
+}

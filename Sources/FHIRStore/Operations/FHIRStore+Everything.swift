@@ -1,0 +1,49 @@
+import Core
+import FHIR
+import SQLKit
+import Storage
+
+extension FHIRStore {
+    /// `Patient/[id]/$everything` (FHIR R4 Patient-everything): the patient, every resource in
+    /// its compartment, and the resources those refer to that are in no patient's compartment
+    /// (practitioners, organizations, locations, medications…), paged by row id.
+    public func everything(patient id: String, since: Int64?, types: [String], count: Int, cursor: String?, tenant: TenantID) async throws -> SearchResult {
+        try await database.read { database in
+            let patient = try await read("Patient", id, tenant: tenant, on: database)
+            var filter: SQLQueryString = """
+                r.tenant_id = \(bind: tenant.rawValue) AND r.deleted = \(bind: false)
+                AND (r.rid = \(bind: patient.rid) OR r.rid IN (
+                    SELECT c.rid FROM fhir_compartments c WHERE c.compartment_type = 'Patient' AND c.compartment_id = \(bind: id)))
+                """
+            if !types.isEmpty { filter += " AND r.resource_type IN (\(binds: types))" }
+            if let since { filter += " AND r.last_updated >= \(bind: since)" }
+            var page = filter
+            if let cursor {
+                guard let after = Int64(cursor) else { throw FHIRError.invalid("The paging cursor is not valid; start again from the first page.") }
+                page += " AND r.rid > \(bind: after)"
+            }
+            let rows = try await database.raw("SELECT r.rid FROM fhir_resources r WHERE \(page) ORDER BY r.rid LIMIT \(literal: count + 1)").all()
+            var rids = try rows.map { try $0.decode(column: "rid", as: Int64.self) }
+            var result = SearchResult()
+            if rids.count > count {
+                rids.removeLast()
+                result.nextCursor = String(rids[rids.count - 1])
+            }
+            result.matches = try await loadCurrent(rids, tenant: tenant, on: database)
+            result.total = try await self.count(filter, on: database)
+            if !rids.isEmpty {
+                let outside = registry.model.resourceTypes.filter { PatientCompartment.parameters[$0] == nil && $0 != "Patient" }
+                    .filter { types.isEmpty || types.contains($0) }
+                let referenced = try await database.raw(
+                    """
+                    SELECT DISTINCT t.rid FROM fhir_idx_reference x
+                    JOIN fhir_resources t ON t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type AND t.id = x.target_id
+                    WHERE x.rid IN (\(binds: rids)) AND t.deleted = \(bind: false) AND t.resource_type IN (\(binds: outside))
+                    """
+                ).all().map { try $0.decode(column: "rid", as: Int64.self) }
+                result.included = try await loadCurrent(referenced, tenant: tenant, on: database)
+            }
+            return result
+        }
+    }
+}

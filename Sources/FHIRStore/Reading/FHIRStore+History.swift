@@ -1,0 +1,86 @@
+import Core
+import FHIR
+import Foundation
+import SQLKit
+import Storage
+
+/// Which history to list (FHIR R4 §3.1.0.9).
+public enum HistoryScope: Sendable, Equatable {
+    case instance(type: String, id: String)
+    case type(String)
+    case system
+}
+
+/// One entry of a history: a version and the interaction that made it.
+public struct HistoryEntry: Sendable {
+    public let resource: StoredResource
+    /// POST, PUT, PATCH or DELETE.
+    public let method: String
+}
+
+public struct HistoryResult: Sendable {
+    public var entries: [HistoryEntry] = []
+    public var total: Int?
+    public var nextCursor: String?
+}
+
+extension FHIRStore {
+    /// Versions newest first; `since` (epoch ms) keeps those written at or after it. Pages
+    /// continue after (lastUpdated, version row) of the previous page's last entry.
+    public func history(_ scope: HistoryScope, since: Int64?, count: Int, cursor: String?, tenant: TenantID) async throws -> HistoryResult {
+        try await database.read { database in
+            var filter: SQLQueryString = "v.tenant_id = \(bind: tenant.rawValue)"
+            switch scope {
+            case .instance(let type, let id):
+                let row = try await database.raw(
+                    "SELECT rid FROM fhir_resources WHERE tenant_id = \(bind: tenant.rawValue) AND resource_type = \(bind: type) AND id = \(bind: id)"
+                ).first()
+                guard let rid = try row?.decode(column: "rid", as: Int64.self) else {
+                    throw FHIRError.notFound("\(type)/\(id) does not exist.")
+                }
+                filter += " AND v.rid = \(bind: rid)"
+            case .type(let type):
+                filter += " AND v.resource_type = \(bind: type)"
+            case .system:
+                break
+            }
+            if let since { filter += " AND v.last_updated >= \(bind: since)" }
+            var result = HistoryResult()
+            let total = try await database.raw("SELECT COUNT(*) AS total FROM fhir_versions v WHERE \(filter)").first()
+            result.total = try total?.decode(column: "total", as: Int.self)
+            var page = filter
+            if let cursor {
+                let position = try Self.decodeHistoryCursor(cursor)
+                page += " AND (v.last_updated < \(bind: position.lastUpdated) OR (v.last_updated = \(bind: position.lastUpdated) AND v.vid < \(bind: position.vid)))"
+            }
+            let rows = try await database.raw(
+                """
+                SELECT v.vid, v.rid, v.resource_type, v.id, v.version, v.last_updated, v.deleted, v.method, v.key_id, v.body
+                FROM fhir_versions v WHERE \(page) ORDER BY v.last_updated DESC, v.vid DESC LIMIT \(literal: count + 1)
+                """
+            ).all()
+            let pageRows = Array(rows.prefix(count))
+            let resources = try await decode(pageRows, tenant: tenant)
+            for (row, resource) in zip(pageRows, resources) {
+                result.entries.append(HistoryEntry(resource: resource, method: try row.decode(column: "method", as: String.self)))
+            }
+            if rows.count > count, let last = pageRows.last {
+                result.nextCursor = Self.encodeHistoryCursor(
+                    lastUpdated: try last.decode(column: "last_updated", as: Int64.self), vid: try last.decode(column: "vid", as: Int64.self))
+            }
+            return result
+        }
+    }
+
+    static func encodeHistoryCursor(lastUpdated: Int64, vid: Int64) -> String {
+        "\(lastUpdated).\(vid)"
+    }
+
+    static func decodeHistoryCursor(_ text: String) throws(FHIRError) -> (lastUpdated: Int64, vid: Int64) {
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let lastUpdated = Int64(parts[0]), let vid = Int64(parts[1]) else {
+            throw .invalid("The history paging cursor is not valid; start again from the first page.")
+        }
+        return (lastUpdated, vid)
+    }
+}

@@ -1,0 +1,40 @@
+import Core
+import Foundation
+import FHIR
+import FHIRStore
+import Hummingbird
+import Logging
+import Storage
+
+/// Hygie's version, announced in the CapabilityStatement.
+public let hygieVersion = "0.1.0"
+
+/// Builds the whole server from its configuration: the one way in for `hygie serve` and for
+/// every test (STYLE habit 1).
+public func buildApplication(
+    _ configuration: HygieConfiguration, environment: HygieEnvironment = HygieEnvironment()
+) async throws -> some ApplicationProtocol {
+    var logger = Logger.hygie("server", level: configuration.logLevel)
+    logger.logLevel = configuration.logLevel
+    let platform = try await Platform.open(configuration, environment: environment, logger: logger)
+    if configuration.loadDemoData {
+        let loaded = try await DemoData.loadIfEmpty(into: platform.fhir, tenant: configuration.defaultTenant)
+        if loaded > 0 { logger.info("loaded demonstration data", metadata: ["resources": "\(loaded)"]) }
+    }
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(ids: environment.ids, logger: logger))
+    HealthController(store: platform.store).addRoutes(to: router)
+    let capabilities = CapabilityStatementBuilder(
+        baseURL: platform.fhir.baseURL, softwareVersion: hygieVersion,
+        releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000))
+    ).build()
+    FHIRController(
+        store: platform.fhir, tenant: configuration.defaultTenant, maximumBodySize: configuration.maxRequestBodySize,
+        capabilityStatement: capabilities, logger: logger
+    ).addRoutes(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hygie"),
+        services: [platform.store],
+        logger: logger)
+}

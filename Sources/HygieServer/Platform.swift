@@ -1,0 +1,60 @@
+import Core
+import FHIR
+import FHIRStore
+import Foundation
+import Logging
+import Storage
+
+/// What a Hygie process injects rather than reaches for (STYLE habit 5): time and ids.
+public struct HygieEnvironment: Sendable {
+    public var clock: any WallClock
+    public var ids: any IDGenerator
+
+    public init(clock: any WallClock = SystemWallClock(), ids: (any IDGenerator)? = nil) {
+        self.clock = clock
+        self.ids = ids ?? UUIDv7Generator(clock: clock)
+    }
+}
+
+/// The platform every command stands on: the database (migrated), the key ring and the FHIR
+/// store. `hygie serve`, the other commands and the tests all open it here.
+public struct Platform: Sendable {
+    public let store: any SQLStore
+    public let keyRing: KeyRing
+    public let fhir: FHIRStore
+
+    /// Every migration, in order. Modules own their tables; ids are unique across them.
+    public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all
+
+    /// Opens the configured database, creating `./data` (and its blob directory) for the
+    /// embedded one.
+    public static func openDatabase(_ configuration: HygieConfiguration, logger: Logger) async throws -> any SQLStore {
+        if let url = configuration.databaseURL, !url.isEmpty {
+            return PostgresStore(
+                url: try PostgresURL(url), schema: configuration.databaseSchema,
+                maximumConnections: configuration.databasePoolSize, logger: logger)
+        }
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try manager.createDirectory(atPath: "\(configuration.dataDirectory)/blobs", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return try await SQLiteStore.open(
+            path: "\(configuration.dataDirectory)/hygie.sqlite", readers: max(2, min(configuration.databasePoolSize, 8)), logger: logger)
+    }
+
+    public static func open(_ configuration: HygieConfiguration, environment: HygieEnvironment, logger: Logger) async throws -> Platform {
+        let store = try await openDatabase(configuration, logger: logger)
+        do {
+            try await Migrator(store: store, migrations: migrations).migrate()
+            let master = try KeyRing.loadOrCreateMasterKey(at: configuration.resolvedMasterKeyFile)
+            let keyRing = KeyRing(store: store, master: master, clock: environment.clock, idGenerator: environment.ids)
+            _ = try await keyRing.activeKey(for: configuration.defaultTenant)
+            let fhir = try await FHIRStore.open(
+                database: store, keyRing: keyRing, clock: environment.clock, ids: environment.ids,
+                baseURL: configuration.resolvedBaseURL + "/fhir", logger: logger)
+            return Platform(store: store, keyRing: keyRing, fhir: fhir)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+}

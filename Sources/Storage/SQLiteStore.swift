@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import ServiceLifecycle
+
+/// The embedded database: one SQLite file in WAL mode.
+///
+/// SQLite allows one writer at a time. Rather than let writers collide on the file lock and
+/// spin on SQLITE_BUSY, the store owns a single write connection that transactions take in
+/// turn, and a pool of read connections that see the last committed state (WAL readers never
+/// block the writer). Commits are fsynced (`synchronous=FULL`): an answered write survives a
+/// crash of the machine, not only of the process.
+public final class SQLiteStore: SQLStore {
+    public let dialect = SQLDialectKind.sqlite
+    public let logger: Logger
+    let path: String
+    private let writer: AsyncPool<SQLiteConnection>
+    private let readers: AsyncPool<SQLiteConnection>
+    private let threadPool: NIOThreadPool
+
+    public static func open(path: String, readers readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
+        let threadPool = NIOThreadPool(numberOfThreads: max(2, readerCount))
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        func connect() async throws -> SQLiteConnection {
+            let connection = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop
+            ).get()
+            for pragma in [
+                "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL",
+                "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -65536", "PRAGMA mmap_size = 268435456",
+            ] {
+                _ = try await connection.query(pragma).get()
+            }
+            return connection
+        }
+        let writeConnection = try await connect()
+        let mode = try await writeConnection.query("PRAGMA journal_mode = WAL").get()
+        guard mode.first?.column("journal_mode")?.string?.lowercased() == "wal" else {
+            throw StorageError.invalidConfiguration("SQLite refused WAL mode for \(path)")
+        }
+        var readConnections: [SQLiteConnection] = []
+        for _ in 0..<readerCount {
+            readConnections.append(try await connect())
+        }
+        return SQLiteStore(path: path, writer: writeConnection, readers: readConnections, threadPool: threadPool, logger: logger)
+    }
+
+    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
+        self.path = path
+        self.writer = AsyncPool([writer])
+        self.readers = AsyncPool(readers)
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await readers.with { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writer.with { connection in
+            let database = connection.sql(queryLogLevel: nil)
+            try await database.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(database)
+                try await database.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await database.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    public func close() async {
+        let connections = await writer.drain() + readers.drain()
+        for connection in connections where !connection.isClosed {
+            try? await connection.close()
+        }
+        try? await threadPool.shutdownGracefully()
+    }
+}

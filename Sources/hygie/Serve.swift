@@ -1,0 +1,43 @@
+import ArgumentParser
+import Core
+import Foundation
+import Hummingbird
+import HygieServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (migrations are applied at start).")
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "Address to listen on [env: HYGIE_HOST] (default: 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on [env: HYGIE_PORT] (default: 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("base-url"), help: "Base URL clients reach the server at, for links and Location headers [env: HYGIE_BASE_URL] (default: http://<host>:<port>).")
+    var baseURL: String?
+
+    @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes; larger ones are answered 413 [env: HYGIE_MAX_BODY_SIZE] (default: 16777216).")
+    var maxBodySize: Int?
+
+    @Flag(help: "Load the synthetic demonstration data set into an empty database [env: HYGIE_DEMO=1].")
+    var demo = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = HygieConfiguration()
+        try storage.apply(to: &configuration)
+        if let value = host ?? environment["HYGIE_HOST"] { configuration.host = value }
+        if let value = try integer(port, "HYGIE_PORT", environment) { configuration.port = value }
+        configuration.publicBaseURL = baseURL ?? environment["HYGIE_BASE_URL"]
+        if let value = try integer(maxBodySize, "HYGIE_MAX_BODY_SIZE", environment) {
+            guard value > 0 else { throw ValidationError("The maximum body size must be positive.") }
+            configuration.maxRequestBodySize = value
+        }
+        configuration.loadDemoData = flag(demo, "HYGIE_DEMO", environment)
+        let app = try await buildApplication(configuration)
+        try await app.runService()
+    }
+}

@@ -8,6 +8,10 @@ import json
 import sys
 
 r4_path, r4b_path, search_path, out_dir = sys.argv[1:5]
+
+# Code lists the Python models derive from an element's short description where the R4
+# binding is not a closed list: CapabilityStatement.format is bound to all MIME types.
+OPEN_BINDINGS = {("CapabilityStatement", "format")}
 r4 = json.load(open(r4_path))["types"]
 r4b = json.load(open(r4b_path))["types"]
 
@@ -22,7 +26,8 @@ for name in sorted(r4):
         if e["choice"]:
             groups.setdefault(e["choice"], []).append(e)
             continue
-        flags = ("S" if e["name"] in summary else "") + ("X" if e["codesExtensible"] else "")
+        extensible = e["codesExtensible"] or (name, e["name"]) in OPEN_BINDINGS
+        flags = ("S" if e["name"] in summary else "") + ("X" if extensible else "")
         lines.append("\t".join(["E", e["name"], e["type"], "1" if e["required"] else "0",
                                 "*" if e["list"] else "1", flags or "-", ",".join(e["codes"]) or "-",
                                 ",".join(e["targets"]) or "-"]))

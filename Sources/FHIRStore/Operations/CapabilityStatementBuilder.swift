@@ -54,7 +54,7 @@ public struct CapabilityStatementBuilder: Sendable {
         resource["conditionalDelete"] = "single"
         resource["referencePolicy"] = ["literal", "local"]
         resource["searchInclude"] = .array((["\(type):*"] + references.map { "\(type):\($0)" }).map { .string($0) })
-        resource["searchRevInclude"] = .array(revIncludes.map { .string($0) })
+        if !revIncludes.isEmpty { resource["searchRevInclude"] = .array(revIncludes.map { .string($0) }) }
         resource["searchParam"] = .array(parameters.map(searchParam))
         var operations: [JSON] = [["name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"]]
         if type == "Patient" {

@@ -31,9 +31,9 @@ extension FHIRStore {
             }
             result.matches = try await loadCurrent(rids, tenant: tenant, on: database)
             result.total = try await self.count(filter, on: database)
-            if !rids.isEmpty {
-                let outside = registry.model.resourceTypes.filter { PatientCompartment.parameters[$0] == nil && $0 != "Patient" }
-                    .filter { types.isEmpty || types.contains($0) }
+            let outside = registry.model.resourceTypes.filter { PatientCompartment.parameters[$0] == nil && $0 != "Patient" }
+                .filter { types.isEmpty || types.contains($0) }
+            if !rids.isEmpty, !outside.isEmpty {
                 let referenced = try await database.raw(
                     """
                     SELECT DISTINCT t.rid FROM fhir_idx_reference x

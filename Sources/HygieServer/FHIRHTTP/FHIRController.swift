@@ -49,6 +49,8 @@ struct FHIRController {
                 return renderError(FHIRError(status: 503, .exception, "The database is unavailable; try again shortly."), request: request, mediaType: mediaType, pretty: pretty)
             }
             logger.error("FHIR request failed", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
+            // Engine messages can quote values from the request; only debug logs carry them.
+            logger.debug("FHIR request failure detail", metadata: ["request_id": "\(context.requestID)", "detail": "\(String(reflecting: error))"])
             return renderError(
                 FHIRError(status: 500, .exception, "The server failed to process the request (request id \(context.requestID))."),
                 request: request, mediaType: mediaType, pretty: pretty)

@@ -1,0 +1,125 @@
+"""Starts a real `hygie serve` for the interoperability tests and records every JSON
+resource it answers with, so that test_zz_validation.py can check them all with
+fhir.resources.
+
+Environment:
+  HYGIE_BINARY                 the hygie executable (default .build/debug/hygie)
+  HYGIE_INTEROP_DATABASE_URL   run against this PostgreSQL database instead of SQLite
+"""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECORDED = []  # (method, url, status, json) of every JSON response
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def record(response, *args, **kwargs):
+    if "json" in response.headers.get("Content-Type", "") and response.content:
+        try:
+            RECORDED.append((response.request.method, response.url, response.status_code, response.json()))
+        except ValueError:
+            pass
+    return response
+
+
+def recording_session():
+    session = requests.Session()
+    session.hooks["response"].append(record)
+    return session
+
+
+class Hygie:
+    """One `hygie serve` process on a data directory (restartable, killable)."""
+
+    def __init__(self, data_dir, database_url=None, demo=True):
+        self.binary = os.environ.get("HYGIE_BINARY", os.path.join(ROOT, ".build", "debug", "hygie"))
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self.demo = demo
+        self.port = free_port()
+        self.process = None
+        self.log = open(os.path.join(data_dir, "server.log"), "ab")
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}/fhir"
+
+    def start(self):
+        env = dict(os.environ)
+        env.update({
+            "HYGIE_HOST": "127.0.0.1", "HYGIE_PORT": str(self.port), "HYGIE_DATA_DIR": self.data_dir,
+            "HYGIE_LOG_LEVEL": "warning", "HYGIE_DEMO": "1" if self.demo else "0",
+        })
+        if self.database_url:
+            env["HYGIE_DATABASE_URL"] = self.database_url
+        else:
+            env.pop("HYGIE_DATABASE_URL", None)
+        self.process = subprocess.Popen([self.binary, "serve"], env=env, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hygie exited with {self.process.returncode}; see {self.data_dir}/server.log")
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/health/ready", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("hygie did not become ready in time")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self):
+        """SIGKILL: no graceful shutdown, no chance to flush anything."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+
+def database_url(name):
+    """A fresh PostgreSQL database for `name` when running against PostgreSQL."""
+    url = os.environ.get("HYGIE_INTEROP_DATABASE_URL")
+    if not url:
+        return None
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    import urllib.parse
+    parsed = urllib.parse.urlparse(admin)
+    database = f"{name}_{os.getpid()}"
+    subprocess.run(["psql", "-h", parsed.hostname, "-p", str(parsed.port), "-U", parsed.username or "postgres", "-d", "postgres",
+                    "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="session")
+def hygie():
+    data_dir = tempfile.mkdtemp(prefix="hygie-interop-")
+    server = Hygie(data_dir, database_url=database_url("interop")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def http(hygie):
+    session = recording_session()
+    session.headers.update({"Accept": "application/fhir+json"})
+    return session

@@ -43,6 +43,8 @@ public final class FHIRStore: Sendable {
     let indexer: ResourceIndexer
     let keys: SearchParameterKeys
     let logger: Logger
+    let creates = CreateBatcher()
+    let statistics = StatisticsKeeper()
     /// `http://host:port/fhir`: the base of `fullUrl`, `Location` and paging links.
     public let baseURL: String
 

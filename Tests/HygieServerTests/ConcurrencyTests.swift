@@ -72,6 +72,26 @@ import Testing
         }
     }
 
+    @Test func concurrentPlainCreatesAreEachWrittenOnce() async throws {
+        try await withPlatforms(count: 2) { platforms, configuration in
+            let tenant = configuration.defaultTenant
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for writer in 0..<120 {
+                    group.addTask {
+                        let patient: JSON = ["resourceType": "Patient", "name": [["family": .string("Batch\(writer)")]]]
+                        return try await platforms[writer % 2].fhir.create(patient, type: "Patient", tenant: tenant).resource!.id
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(Set(ids).count == 120)
+            let query = try SearchQuery.parse(resourceType: "Patient", parameters: [("name", "batch"), ("_count", "1")])
+            #expect(try await platforms[1].fhir.search(query, tenant: tenant).total == 120)
+            let history = try await platforms[0].fhir.history(.type("Patient"), since: nil, count: 1, cursor: nil, tenant: tenant)
+            #expect(history.total == 120)
+        }
+    }
+
     @Test func concurrentConditionalCreatesMakeOneResource() async throws {
         try await withPlatforms(count: 2) { platforms, configuration in
             let tenant = configuration.defaultTenant

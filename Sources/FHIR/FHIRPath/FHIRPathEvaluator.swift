@@ -125,7 +125,7 @@ public struct FHIRPathEvaluator: Sendable {
             append(value, type: type, to: &result)
             return result
         }
-        if let definition, let choice = definition.elements.first(where: { $0.isChoice && $0.baseName == name }) {
+        if let definition, let choice = definition.choices[name] {
             for type in choice.types {
                 let key = name + type.prefix(1).uppercased() + type.dropFirst()
                 if let value = object[key] { append(value, type: type, to: &result) }

@@ -32,6 +32,8 @@ public struct TypeDefinition: Sendable {
     /// Every JSON member name the type accepts (choice elements expanded:
     /// `valueQuantity` → (value[x], Quantity)), without the `_` prefix of primitive extensions.
     public let members: [String: (element: ElementDefinition, type: String)]
+    /// Choice elements by their name without `[x]` (`value` → value[x]).
+    public let choices: [String: ElementDefinition]
 }
 
 /// The R4 element model: every resource and datatype with its elements, loaded from
@@ -72,7 +74,9 @@ public final class ElementModel: Sendable {
                     members[element.name] = (element, element.types[0])
                 }
             }
-            types[current.name] = TypeDefinition(name: current.name, kind: current.kind, elements: elements, members: members)
+            var choices: [String: ElementDefinition] = [:]
+            for element in elements where element.isChoice { choices[element.baseName] = element }
+            types[current.name] = TypeDefinition(name: current.name, kind: current.kind, elements: elements, members: members, choices: choices)
         }
 
         for line in definitions.split(separator: "\n") where !line.hasPrefix("#") {

@@ -41,6 +41,8 @@ public final class SearchParameterRegistry: Sendable {
     /// Parameters that apply to every resource type (base `Resource`), e.g. `_tag`.
     public let common: [String: SearchParameterDefinition]
     private let byType: [String: [String: SearchParameterDefinition]]
+    /// `parameters(for:)` of every type, computed once: index extraction asks for every write.
+    private let sortedByType: [String: [SearchParameterDefinition]]
     public let model: ElementModel
 
     init(definitions: String, model: ElementModel) throws {
@@ -69,6 +71,17 @@ public final class SearchParameterRegistry: Sendable {
         }
         self.byType = byType
         self.common = common
+        var sorted: [String: [SearchParameterDefinition]] = [:]
+        for type in model.resourceTypes {
+            let own = byType[type].map { Array($0.values) } ?? []
+            let shared = common.values.filter { shared in !own.contains { $0.code == shared.code } }.map { shared in
+                SearchParameterDefinition(
+                    code: shared.code, type: shared.type, resourceType: type, expression: shared.expression,
+                    expressionText: shared.expressionText, targets: shared.targets, url: shared.url, bases: shared.bases)
+            }
+            sorted[type] = (own + shared).sorted { $0.code < $1.code }
+        }
+        self.sortedByType = sorted
     }
 
     /// The parameter `code` of `resourceType` (own or common), nil when none is defined.
@@ -82,9 +95,7 @@ public final class SearchParameterRegistry: Sendable {
 
     /// All parameters of a resource type, common ones included, sorted by code.
     public func parameters(for resourceType: String) -> [SearchParameterDefinition] {
-        let own = byType[resourceType].map { Array($0.values) } ?? []
-        let shared = common.keys.compactMap { code in own.contains(where: { $0.code == code }) ? nil : parameter(resourceType, code) }
-        return (own + shared).sorted { $0.code < $1.code }
+        sortedByType[resourceType] ?? []
     }
 
     /// Keeps the union members of a multi-type expression that start at `base`

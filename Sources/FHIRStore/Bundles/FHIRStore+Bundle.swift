@@ -1,5 +1,6 @@
 import Core
 import FHIR
+import Foundation
 import Logging
 import SQLKit
 import Storage
@@ -177,10 +178,12 @@ extension FHIRStore {
                         object["id"] = .string(id)
                         rewritten = .object(object)
                     }
-                    if entries[position].request.method == "POST" || entries[position].request.method == "PUT",
-                        let type = Self.resourceType(of: entries[position].request.target)
+                    // The whole Bundle was validated before the transaction; rewriting only
+                    // replaced references by valid ones, so only the type is checked again.
+                    if ["POST", "PUT"].contains(entries[position].request.method), let type = Self.resourceType(of: entries[position].request.target),
+                        rewritten["resourceType"]?.stringValue != type
                     {
-                        try validateForWrite(rewritten, type: type)
+                        throw FHIRError.invalid("The resource is a \(rewritten["resourceType"]?.stringValue ?? "?") but the request URL names \(type).")
                     }
                     entries[position].request.body = .resource(rewritten)
                 } catch let error as FHIRError {
@@ -191,16 +194,29 @@ extension FHIRStore {
             // 3. Process in the order R4 prescribes: DELETE, POST, PUT/PATCH, GET/HEAD.
             var responses: [Int: FHIRResponse] = [:]
             for phase in [["DELETE"], ["POST"], ["PUT", "PATCH"], ["GET", "HEAD"]] {
+                if phase == ["POST"] {
+                    // New resources do not depend on each other (their ids are assigned): one
+                    // batch of multi-row inserts instead of a few statements per entry.
+                    var pending: [(index: Int, type: String, id: String, resource: JSON)] = []
+                    let timestamp = now()
+                    for entry in entries where entry.request.method == "POST" {
+                        guard case .type(let type) = entry.request.target else { continue }
+                        if let found = existing[entry.index] {
+                            responses[entry.index] = writeResponse(WriteOutcome(kind: .matchedExisting, resource: found))
+                        } else if let id = assignedIDs[entry.index] {
+                            pending.append((entry.index, type, id, try Self.resourceBody(entry.request)))
+                        }
+                    }
+                    let creations = await prepareInParallel(pending, lastUpdated: timestamp)
+                    let stored = try await insertNew(creations.map(\.write), method: "POST", in: context)
+                    for (creation, resource) in zip(creations, stored) {
+                        responses[creation.index] = writeResponse(WriteOutcome(kind: .created, resource: resource))
+                    }
+                    continue
+                }
                 for entry in entries where phase.contains(entry.request.method) {
                     do {
-                        if entry.request.method == "POST", case .type(let type) = entry.request.target {
-                            if let found = existing[entry.index] {
-                                responses[entry.index] = writeResponse(WriteOutcome(kind: .matchedExisting, resource: found))
-                            } else {
-                                let outcome = try await create(try Self.resourceBody(entry.request), type: type, ifNoneExist: nil, id: assignedIDs[entry.index], in: context)
-                                responses[entry.index] = writeResponse(outcome)
-                            }
-                        } else if entry.request.method == "DELETE", case .type = entry.request.target {
+                        if entry.request.method == "DELETE", case .type = entry.request.target {
                             responses[entry.index] = writeResponse(WriteOutcome(kind: .nothingToDelete, resource: nil))
                         } else {
                             responses[entry.index] = try await execute(entry.request, in: context)
@@ -219,6 +235,28 @@ extension FHIRStore {
             }
             return FHIRResponse(status: 200, json: builder().shell(type: "transaction-response", total: nil, links: [], entries: results))
         }
+    }
+
+    /// Prepares new resources (index extraction and serialisation, the CPU part of a write) on
+    /// all cores, keeping the entries' order.
+    func prepareInParallel(_ items: [(index: Int, type: String, id: String, resource: JSON)], lastUpdated: Int64) async -> [(index: Int, write: PreparedWrite)] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count / 16))
+        guard workers > 1 else {
+            return items.map { ($0.index, prepare($0.resource, type: $0.type, id: $0.id, version: 1, lastUpdated: lastUpdated)) }
+        }
+        let chunks = Array(items.enumerated()).chunked((items.count + workers - 1) / workers)
+        var prepared = [(index: Int, write: PreparedWrite)?](repeating: nil, count: items.count)
+        await withTaskGroup(of: [(Int, Int, PreparedWrite)].self) { group in
+            for chunk in chunks {
+                group.addTask {
+                    chunk.map { position, item in (position, item.index, self.prepare(item.resource, type: item.type, id: item.id, version: 1, lastUpdated: lastUpdated)) }
+                }
+            }
+            for await results in group {
+                for (position, index, write) in results { prepared[position] = (index, write) }
+            }
+        }
+        return prepared.compactMap { $0 }
     }
 
     static func resourceType(of target: RequestTarget) -> String? {

@@ -9,6 +9,9 @@ extension FHIRStore {
         if request.method == "POST", request.target == .system {
             return try await process(bundle: try Self.resourceBody(request), tenant: tenant, preference: request.returnPreference)
         }
+        if request.method == "POST", case .type(let type) = request.target {
+            return writeResponse(try await create(try Self.resourceBody(request), type: type, ifNoneExist: request.ifNoneExist, tenant: tenant))
+        }
         if Self.isRead(request) {
             return try await database.read { database in
                 try await execute(request, in: StoreContext(database: database, tenant: tenant))

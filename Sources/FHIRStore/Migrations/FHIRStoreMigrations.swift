@@ -1,3 +1,4 @@
+import SQLKit
 import Storage
 
 /// The FHIR store's tables (DESIGN §3): one row per resource with its current version, one
@@ -9,7 +10,7 @@ import Storage
 /// and parameter names. Each index table has one index to start a search from a value and one
 /// to check a value of a given resource.
 public enum FHIRStoreMigrations {
-    public static let all: [Migration] = [resources, searchIndex]
+    public static let all: [Migration] = [resources, searchIndex, planner]
 
     static let resources = Migration(
         id: 100, name: "fhir resources and versions",
@@ -106,6 +107,25 @@ public enum FHIRStoreMigrations {
                 "DROP TABLE fhir_idx_number", "DROP TABLE fhir_idx_reference", "DROP TABLE fhir_idx_date",
                 "DROP TABLE fhir_idx_token", "DROP TABLE fhir_idx_string", "DROP TABLE fhir_search_params",
             ]
+        })
+}
+
+extension FHIRStoreMigrations {
+    /// PostgreSQL re-analyses the FHIR tables after 5% growth instead of 10%: they grow fast
+    /// and the planner's choices depend on their size (see StatisticsKeeper).
+    static let planner = Migration(
+        id: 102, name: "planner statistics on PostgreSQL",
+        up: { database, ddl in
+            guard ddl.dialect == .postgres else { return }
+            for table in StatisticsKeeper.tables {
+                try await database.raw("ALTER TABLE \(unsafeRaw: table) SET (autovacuum_analyze_scale_factor = 0.05, autovacuum_analyze_threshold = 1000)").run()
+            }
+        },
+        down: { database, ddl in
+            guard ddl.dialect == .postgres else { return }
+            for table in StatisticsKeeper.tables {
+                try await database.raw("ALTER TABLE \(unsafeRaw: table) RESET (autovacuum_analyze_scale_factor, autovacuum_analyze_threshold)").run()
+            }
         })
 }
 

@@ -10,9 +10,14 @@ extension FHIRStore {
         var attempt = 0
         while true {
             do {
-                return try await database.transaction { database in
-                    try await body(StoreContext(database: database, tenant: tenant))
+                let written = WriteCounter()
+                let result = try await database.transaction { database in
+                    try await body(StoreContext(database: database, tenant: tenant, written: written))
                 }
+                if statistics.recordWrites(written.value) {
+                    await statistics.analyze(self.database)
+                }
+                return result
             } catch {
                 attempt += 1
                 let kind = StorageError.classify(error)
@@ -57,6 +62,10 @@ extension FHIRStore {
     /// `POST [type]`, conditional with `If-None-Exist` (FHIR R4 §3.1.0.8.1).
     public func create(_ resource: JSON, type: String, ifNoneExist: [(String, String)]? = nil, tenant: TenantID) async throws -> WriteOutcome {
         try validateForWrite(resource, type: type)
+        guard ifNoneExist != nil else {
+            let write = prepare(resource, type: type, id: ids.makeID(), version: 1, lastUpdated: now())
+            return WriteOutcome(kind: .created, resource: try await creates.create(write, tenant: tenant, store: self))
+        }
         return try await write(tenant: tenant) { context in
             try await create(resource, type: type, ifNoneExist: ifNoneExist, id: nil, in: context)
         }

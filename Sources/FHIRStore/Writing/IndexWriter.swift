@@ -22,7 +22,7 @@ extension FHIRStore {
             let width = values[0].count
             let perStatement = max(1, Self.bindsPerStatement / width)
             for chunk in values.chunked(perStatement) {
-                var insert = SQLQueryString("INSERT INTO \(table.name) (\(table.columns)) VALUES ")
+                var insert: SQLQueryString = "INSERT INTO \(unsafeRaw: table.name) (\(unsafeRaw: table.columns)) VALUES "
                 insert += chunk.map { SQLQueryString("(\(binds: $0))") }.joined(separator: ", ")
                 try await database.raw(insert).run()
             }

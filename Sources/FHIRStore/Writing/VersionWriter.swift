@@ -20,6 +20,16 @@ struct StoreContext: Sendable {
     /// Set inside a transaction Bundle: deletions are checked for remaining references once
     /// all of the Bundle's deletions are done, so that a record can be deleted with its parts.
     var deferredDeletions: DeferredDeletions? = nil
+    /// Resources written by the transaction, for the statistics keeper.
+    var written = WriteCounter()
+}
+
+/// A count shared by the copies of one context.
+final class WriteCounter: Sendable {
+    private let count = Mutex(0)
+
+    func add(_ value: Int) { count.withLock { $0 += value } }
+    var value: Int { count.withLock { $0 } }
 }
 
 /// Resources deleted so far in a transaction Bundle, awaiting the reference check.
@@ -76,6 +86,7 @@ extension FHIRStore {
         }
         try await insertVersions(placed, method: method, in: context)
         try await writeIndex(placed, on: context.database)
+        context.written.add(placed.count)
         return placed.map { StoredResource(rid: $0.rid, type: $0.write.type, id: $0.write.id, version: $0.write.version, lastUpdated: $0.write.lastUpdated, isDeleted: false, body: $0.write.body) }
     }
 

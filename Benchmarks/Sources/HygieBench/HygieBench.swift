@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks for Hygie's FHIR API. They drive a running server over HTTP and print figures;
+/// nothing here asserts a duration. See docs/benchmarks.md for the commands and results.
+@main
+struct HygieBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hygie-bench",
+        abstract: "Load and data generator for Hygie's FHIR API.",
+        subcommands: [Generate.self, Run.self])
+}

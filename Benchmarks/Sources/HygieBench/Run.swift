@@ -64,6 +64,7 @@ struct Targets: Sendable {
     struct Patient: Sendable {
         let id: String
         let family: String
+        let given: String
         let identifier: String
     }
 
@@ -71,16 +72,17 @@ struct Targets: Sendable {
 
     static func load(_ client: FHIRHTTPClient, sample: Int) async throws -> Targets {
         var patients: [Patient] = []
-        var path: String? = "/Patient?_count=\(min(sample, 1000))&_elements=identifier,name"
+        var path: String? = "/Patient?_count=\(min(sample, 1000))&_elements=identifier,name&_total=none"
         while let next = path, patients.count < sample {
             let bundle = try await client.json(next)
             for entry in bundle["entry"]?.arrayValue ?? [] {
                 guard let resource = entry["resource"], let id = resource["id"]?.stringValue,
                     let family = resource["name"]?.arrayValue?.first?["family"]?.stringValue,
+                    let given = resource["name"]?.arrayValue?.first?["given"]?.arrayValue?.first?.stringValue,
                     let identifier = resource["identifier"]?.arrayValue?.first,
                     let system = identifier["system"]?.stringValue, let value = identifier["value"]?.stringValue
                 else { continue }
-                patients.append(Patient(id: id, family: family, identifier: "\(system)|\(value)"))
+                patients.append(Patient(id: id, family: family, given: given, identifier: "\(system)|\(value)"))
             }
             path = bundle["link"]?.arrayValue?.first { $0["relation"]?.stringValue == "next" }?["url"]?.stringValue
                 .map { String($0.dropFirst(client.base.count)) }
@@ -111,8 +113,10 @@ struct Targets: Sendable {
             ]
             return (.PUT, "/Patient/\(id)", JSONWriter.bytes(body))
         case "search-name":
-            let prefix = String(patient.family.prefix(4)).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            return (.GET, "/Patient?name=\(prefix)&_count=20", nil)
+            // As a clerk types it: the family name and the start of the given name.
+            let family = patient.family.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let given = String(patient.given.prefix(3)).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            return (.GET, "/Patient?family=\(family)&given=\(given)&_count=20", nil)
         case "search-identifier":
             return (.GET, "/Patient?identifier=\(patient.identifier.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")", nil)
         case "search-observation":

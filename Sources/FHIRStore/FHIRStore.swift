@@ -122,14 +122,17 @@ public final class FHIRStore: Sendable {
         guard !rids.isEmpty else { return [] }
         var loaded: [Int64: StoredResource] = [:]
         for chunk in rids.chunked(500) {
+            // Row ids alone select the rows: with `tenant_id = ?` in the WHERE clause, SQLite
+            // would range over the tenant's whole identity index. The tenant is checked here.
             let rows = try await database.raw(
                 """
-                SELECT r.rid, r.resource_type, r.id, r.version, r.last_updated, r.deleted, v.key_id, v.body
+                SELECT r.rid, r.tenant_id, r.resource_type, r.id, r.version, r.last_updated, r.deleted, v.key_id, v.body
                 FROM fhir_resources r JOIN fhir_versions v ON v.rid = r.rid AND v.version = r.version
-                WHERE r.tenant_id = \(bind: tenant.rawValue) AND r.rid IN (\(binds: chunk.asBinds))
+                WHERE r.rid IN (\(binds: chunk.asBinds))
                 """
             ).all()
-            for resource in try await decode(rows, tenant: tenant) { loaded[resource.rid] = resource }
+            let owned = try rows.filter { try $0.decode(column: "tenant_id", as: String.self) == tenant.rawValue }
+            for resource in try await decode(owned, tenant: tenant) { loaded[resource.rid] = resource }
         }
         return rids.compactMap { loaded[$0] }
     }

@@ -89,3 +89,25 @@ struct SeedDemo: AsyncParsableCommand {
         await platform.store.close()
     }
 }
+
+struct RotateKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key",
+        abstract: "Make a new data key the one new records are sealed with (older records stay readable).")
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        var configuration = HygieConfiguration()
+        try storage.apply(to: &configuration)
+        let platform = try await Platform.open(configuration, environment: HygieEnvironment(), logger: .hygie("keys", level: configuration.logLevel))
+        do {
+            let key = try await platform.keyRing.rotate(tenant: configuration.defaultTenant)
+            print("New data key \(key.id) is active for tenant \(configuration.defaultTenant).")
+        } catch {
+            await platform.store.close()
+            throw error
+        }
+        await platform.store.close()
+    }
+}

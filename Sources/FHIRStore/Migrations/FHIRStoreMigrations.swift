@@ -7,8 +7,10 @@ import Storage
 ///
 /// Index rows exist only for current, non-deleted versions; they carry the resource row id
 /// (`rid`) and a parameter key (`pid`, from `fhir_search_params`) instead of repeating type
-/// and parameter names. Each index table has one index to start a search from a value and one
-/// to check a value of a given resource.
+/// and parameter names. Each index table has one index to start a search from a value
+/// (`pid, value…, rid`) and one to check the values of a given resource (`rid, pid, value…`).
+/// Both cover the values conditions test: a planner that finds the per-resource index
+/// covering prefers it to scanning the whole parameter in the value index.
 public enum FHIRStoreMigrations {
     public static let all: [Migration] = [resources, searchIndex, planner]
 
@@ -60,16 +62,16 @@ public enum FHIRStoreMigrations {
 
                 "CREATE TABLE fhir_idx_string (rid \(ddl.bigint) NOT NULL, pid INTEGER NOT NULL, value \(ddl.binaryText) NOT NULL, exact TEXT NOT NULL)",
                 "CREATE INDEX fhir_idx_string_value ON fhir_idx_string (pid, value, rid)",
-                "CREATE INDEX fhir_idx_string_rid ON fhir_idx_string (rid, pid)",
+                "CREATE INDEX fhir_idx_string_rid ON fhir_idx_string (rid, pid, value)",
 
                 "CREATE TABLE fhir_idx_token (rid \(ddl.bigint) NOT NULL, pid INTEGER NOT NULL, system TEXT, code TEXT, text \(ddl.binaryText))",
                 "CREATE INDEX fhir_idx_token_code ON fhir_idx_token (pid, code, system, rid)",
-                "CREATE INDEX fhir_idx_token_rid ON fhir_idx_token (rid, pid)",
+                "CREATE INDEX fhir_idx_token_rid ON fhir_idx_token (rid, pid, code, system)",
 
                 "CREATE TABLE fhir_idx_date (rid \(ddl.bigint) NOT NULL, pid INTEGER NOT NULL, low \(ddl.bigint) NOT NULL, high \(ddl.bigint) NOT NULL)",
                 "CREATE INDEX fhir_idx_date_low ON fhir_idx_date (pid, low, high, rid)",
                 "CREATE INDEX fhir_idx_date_high ON fhir_idx_date (pid, high, low, rid)",
-                "CREATE INDEX fhir_idx_date_rid ON fhir_idx_date (rid, pid)",
+                "CREATE INDEX fhir_idx_date_rid ON fhir_idx_date (rid, pid, low, high)",
 
                 """
                 CREATE TABLE fhir_idx_reference (
@@ -77,12 +79,12 @@ public enum FHIRStoreMigrations {
                 """,
                 "CREATE INDEX fhir_idx_reference_target ON fhir_idx_reference (pid, target_id, target_type, rid)",
                 "CREATE INDEX fhir_idx_reference_url ON fhir_idx_reference (pid, url, rid)",
-                "CREATE INDEX fhir_idx_reference_rid ON fhir_idx_reference (rid, pid)",
+                "CREATE INDEX fhir_idx_reference_rid ON fhir_idx_reference (rid, pid, target_id, target_type)",
                 "CREATE INDEX fhir_idx_reference_referrers ON fhir_idx_reference (target_id, target_type)",
 
                 "CREATE TABLE fhir_idx_number (rid \(ddl.bigint) NOT NULL, pid INTEGER NOT NULL, value \(ddl.double) NOT NULL)",
                 "CREATE INDEX fhir_idx_number_value ON fhir_idx_number (pid, value, rid)",
-                "CREATE INDEX fhir_idx_number_rid ON fhir_idx_number (rid, pid)",
+                "CREATE INDEX fhir_idx_number_rid ON fhir_idx_number (rid, pid, value)",
 
                 """
                 CREATE TABLE fhir_idx_quantity (
@@ -90,11 +92,11 @@ public enum FHIRStoreMigrations {
                     low \(ddl.double), high \(ddl.double))
                 """,
                 "CREATE INDEX fhir_idx_quantity_value ON fhir_idx_quantity (pid, low, high, rid)",
-                "CREATE INDEX fhir_idx_quantity_rid ON fhir_idx_quantity (rid, pid)",
+                "CREATE INDEX fhir_idx_quantity_rid ON fhir_idx_quantity (rid, pid, low, high, code, system)",
 
                 "CREATE TABLE fhir_idx_uri (rid \(ddl.bigint) NOT NULL, pid INTEGER NOT NULL, value \(ddl.binaryText) NOT NULL)",
                 "CREATE INDEX fhir_idx_uri_value ON fhir_idx_uri (pid, value, rid)",
-                "CREATE INDEX fhir_idx_uri_rid ON fhir_idx_uri (rid, pid)",
+                "CREATE INDEX fhir_idx_uri_rid ON fhir_idx_uri (rid, pid, value)",
 
                 "CREATE TABLE fhir_compartments (rid \(ddl.bigint) NOT NULL, compartment_type TEXT NOT NULL, compartment_id TEXT NOT NULL)",
                 "CREATE INDEX fhir_compartments_member ON fhir_compartments (compartment_type, compartment_id, rid)",

@@ -10,19 +10,21 @@ extension FHIRStore {
     public func everything(patient id: String, since: Int64?, types: [String], count: Int, cursor: String?, tenant: TenantID) async throws -> SearchResult {
         try await database.read { database in
             let patient = try await read("Patient", id, tenant: tenant, on: database)
-            var filter: SQLQueryString = """
-                r.tenant_id = \(bind: tenant.rawValue) AND r.deleted = \(bind: false)
-                AND (r.rid = \(bind: patient.rid) OR r.rid IN (
-                    SELECT c.rid FROM fhir_compartments c WHERE c.compartment_type = 'Patient' AND c.compartment_id = \(bind: id)))
+            // The compartment drives (see SearchSQLBuilder.filter for why a derived table).
+            let members: SQLQueryString = """
+                (SELECT c.rid AS rid FROM fhir_compartments c WHERE c.compartment_type = 'Patient' AND c.compartment_id = \(bind: id)
+                 UNION SELECT \(bind: patient.rid) AS rid) d CROSS JOIN fhir_resources r
                 """
-            if !types.isEmpty { filter += " AND r.resource_type IN (\(binds: types))" }
-            if let since { filter += " AND r.last_updated >= \(bind: since)" }
-            var page = filter
+            var conditions: SQLQueryString = "r.rid = d.rid AND r.tenant_id = \(bind: tenant.rawValue) AND r.deleted = \(bind: false)"
+            if !types.isEmpty { conditions += " AND r.resource_type IN (\(binds: types))" }
+            if let since { conditions += " AND r.last_updated >= \(bind: since)" }
+            let filter = SearchFilter(from: members, conditions: conditions)
+            var page = conditions
             if let cursor {
                 guard let after = Int64(cursor) else { throw FHIRError.invalid("The paging cursor is not valid; start again from the first page.") }
                 page += " AND r.rid > \(bind: after)"
             }
-            let rows = try await database.raw("SELECT r.rid FROM fhir_resources r WHERE \(page) ORDER BY r.rid LIMIT \(literal: count + 1)").all()
+            let rows = try await database.raw("SELECT r.rid FROM \(members) WHERE \(page) ORDER BY r.rid LIMIT \(literal: count + 1)").all()
             var rids = try rows.map { try $0.decode(column: "rid", as: Int64.self) }
             var result = SearchResult()
             if rids.count > count {
@@ -36,9 +38,9 @@ extension FHIRStore {
             if !rids.isEmpty, !outside.isEmpty {
                 let referenced = try await database.raw(
                     """
-                    SELECT DISTINCT t.rid FROM fhir_idx_reference x
-                    JOIN fhir_resources t ON t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type AND t.id = x.target_id
-                    WHERE x.rid IN (\(binds: rids)) AND t.deleted = \(bind: false) AND t.resource_type IN (\(binds: outside))
+                    SELECT DISTINCT t.rid FROM fhir_idx_reference x CROSS JOIN fhir_resources t
+                    WHERE x.rid IN (\(binds: rids)) AND t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type
+                    AND t.id = x.target_id AND t.deleted = \(bind: false) AND t.resource_type IN (\(binds: outside))
                     """
                 ).all().map { try $0.decode(column: "rid", as: Int64.self) }
                 result.included = try await loadCurrent(referenced, tenant: tenant, on: database)

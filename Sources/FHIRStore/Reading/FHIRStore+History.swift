@@ -30,6 +30,7 @@ extension FHIRStore {
     public func history(_ scope: HistoryScope, since: Int64?, count: Int, cursor: String?, tenant: TenantID) async throws -> HistoryResult {
         try await database.read { database in
             var filter: SQLQueryString = "v.tenant_id = \(bind: tenant.rawValue)"
+            var order = "v.last_updated DESC, v.vid DESC"
             switch scope {
             case .instance(let type, let id):
                 let row = try await database.raw(
@@ -38,7 +39,9 @@ extension FHIRStore {
                 guard let rid = try row?.decode(column: "rid", as: Int64.self) else {
                     throw FHIRError.notFound("\(type)/\(id) does not exist.")
                 }
-                filter += " AND v.rid = \(bind: rid)"
+                // The row id alone selects a resource's versions (see loadCurrent), newest first.
+                filter = "v.rid = \(bind: rid)"
+                order = "v.version DESC"
             case .type(let type):
                 filter += " AND v.resource_type = \(bind: type)"
             case .system:
@@ -56,7 +59,7 @@ extension FHIRStore {
             let rows = try await database.raw(
                 """
                 SELECT v.vid, v.rid, v.resource_type, v.id, v.version, v.last_updated, v.deleted, v.method, v.key_id, v.body
-                FROM fhir_versions v WHERE \(page) ORDER BY v.last_updated DESC, v.vid DESC LIMIT \(literal: count + 1)
+                FROM fhir_versions v WHERE \(page) ORDER BY \(unsafeRaw: order) LIMIT \(literal: count + 1)
                 """
             ).all()
             let pageRows = Array(rows.prefix(count))

@@ -11,6 +11,9 @@ struct SortColumn {
 }
 
 extension FHIRStore {
+    /// Matches of the driving criterion above which a page is read by walking the type.
+    static let narrowDriver = 5000
+
     public func search(_ query: SearchQuery, tenant: TenantID) async throws -> SearchResult {
         try await database.read { database in
             try await search(query, tenant: tenant, on: database)
@@ -23,8 +26,18 @@ extension FHIRStore {
 
     func search(_ query: SearchQuery, tenant: TenantID, on database: any SQLDatabase) async throws -> SearchResult {
         var builder = searchBuilder(tenant)
-        let filter = builder.scope("r", type: query.resourceType, types: query.types) + " AND "
-            + (try builder.conditions(query.criteria, type: query.resourceType, on: "r"))
+        let predicates = try builder.predicates(query.criteria, type: query.resourceType, on: "r")
+        let filter = builder.filter(predicates, type: query.resourceType, types: query.types)
+        // A page is read by starting from the most selective criterion when it matches few
+        // rows, and by walking the type in row order (stopping after a page) when it matches
+        // many: past a few thousand matches the walk finds a page sooner.
+        var pageFilter = filter
+        if query.sort.isEmpty, let probe = builder.driverProbe(predicates, limit: Self.narrowDriver) {
+            let rows = try await database.raw(probe).first()?.decode(column: "n", as: Int.self) ?? 0
+            if rows > Self.narrowDriver {
+                pageFilter = builder.filter(predicates, driven: false, type: query.resourceType, types: query.types)
+            }
+        }
         var result = SearchResult()
         result.warnings = query.ignored.map {
             OutcomeIssue(.warning, .notSupported, "The parameter \($0) is not known here and was ignored.")
@@ -38,7 +51,7 @@ extension FHIRStore {
         let cursor = try query.cursor.map { cursor throws(FHIRError) in
             try SearchCursor.decode(cursor, kinds: columns.map(\.kind), signature: signature)
         }
-        let rows = try await database.raw(pageQuery(filter: filter, columns: columns, cursor: cursor, limit: query.count + 1)).all()
+        let rows = try await database.raw(pageQuery(filter: pageFilter, columns: columns, cursor: cursor, limit: query.count + 1)).all()
         var rids = try rows.map { try $0.decode(column: "rid", as: Int64.self) }
         if rids.count > query.count {
             rids.removeLast()
@@ -70,9 +83,9 @@ extension FHIRStore {
         return result
     }
 
-    func pageQuery(filter: SQLQueryString, columns: [SortColumn], cursor: SearchCursor?, limit: Int) -> SQLQueryString {
+    func pageQuery(filter: SearchFilter, columns: [SortColumn], cursor: SearchCursor?, limit: Int) -> SQLQueryString {
         if columns.isEmpty {
-            var sql: SQLQueryString = "SELECT r.rid FROM fhir_resources r WHERE \(filter)"
+            var sql: SQLQueryString = "SELECT r.rid FROM \(filter.from) WHERE \(filter.conditions)"
             if let cursor { sql += " AND r.rid > \(bind: cursor.rid)" }
             return sql + " ORDER BY r.rid LIMIT \(literal: limit)"
         }
@@ -80,7 +93,7 @@ extension FHIRStore {
         for (index, column) in columns.enumerated() {
             sql += ", " + column.expression + " AS s\(unsafeRaw: String(index))"
         }
-        sql += " FROM fhir_resources r WHERE \(filter)) t"
+        sql += " FROM \(filter.from) WHERE \(filter.conditions)) t"
         if let cursor {
             // (s0 > v0) OR (s0 = v0 AND s1 > v1) OR … OR (all equal AND rid > last rid)
             var alternatives: [SQLQueryString] = []
@@ -147,8 +160,8 @@ extension FHIRStore {
         return SortColumn(expression: expression, kind: kind, descending: key.descending)
     }
 
-    func count(_ filter: SQLQueryString, on database: any SQLDatabase) async throws -> Int {
-        let row = try await database.raw("SELECT COUNT(*) AS total FROM fhir_resources r WHERE \(filter)").first()
+    func count(_ filter: SearchFilter, on database: any SQLDatabase) async throws -> Int {
+        let row = try await database.raw("SELECT COUNT(*) AS total FROM \(filter.from) WHERE \(filter.conditions)").first()
         return try row?.decode(column: "total", as: Int.self) ?? 0
     }
 
@@ -163,8 +176,8 @@ extension FHIRStore {
         }
         let query = try SearchQuery.parse(resourceType: type, parameters: filtered, handling: .strict, registry: registry)
         var builder = searchBuilder(tenant)
-        let filter = builder.scope("r", type: type) + " AND " + (try builder.conditions(query.criteria, type: type, on: "r"))
-        let rows = try await database.raw("SELECT r.rid, r.id FROM fhir_resources r WHERE \(filter) ORDER BY r.rid LIMIT \(literal: limit)").all()
+        let filter = try builder.filter(query.criteria, type: type)
+        let rows = try await database.raw("SELECT r.rid, r.id FROM \(filter.from) WHERE \(filter.conditions) ORDER BY r.rid LIMIT \(literal: limit)").all()
         return try rows.map { (try $0.decode(column: "rid", as: Int64.self), try $0.decode(column: "id", as: String.self)) }
     }
 
@@ -183,9 +196,9 @@ extension FHIRStore {
                 let pids = referencePIDs(directive)
                 guard !pids.isEmpty else { continue }
                 var sql: SQLQueryString = """
-                    SELECT DISTINCT t.rid FROM fhir_idx_reference x
-                    JOIN fhir_resources t ON t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type AND t.id = x.target_id
-                    WHERE x.rid IN (\(binds: sources)) AND x.pid IN (\(binds: pids)) AND t.deleted = \(bind: false)
+                    SELECT DISTINCT t.rid FROM fhir_idx_reference x CROSS JOIN fhir_resources t
+                    WHERE x.rid IN (\(binds: sources)) AND x.pid IN (\(binds: pids))
+                    AND t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type AND t.id = x.target_id AND t.deleted = \(bind: false)
                     """
                 if let target = directive.targetType { sql += " AND x.target_type = \(bind: target)" }
                 found += try await database.raw(sql).all().map { try $0.decode(column: "rid", as: Int64.self) }
@@ -198,8 +211,8 @@ extension FHIRStore {
                     "x.target_type = \(bind: type) AND x.target_id IN (\(binds: resources.map(\.id)))"
                 }.ored()
                 let sql: SQLQueryString = """
-                    SELECT DISTINCT s.rid FROM fhir_idx_reference x JOIN fhir_resources s ON s.rid = x.rid
-                    WHERE x.pid IN (\(binds: pids)) AND s.tenant_id = \(bind: tenant.rawValue) AND s.deleted = \(bind: false) AND \(targets)
+                    SELECT DISTINCT s.rid FROM fhir_idx_reference x CROSS JOIN fhir_resources s
+                    WHERE x.pid IN (\(binds: pids)) AND \(targets) AND s.rid = x.rid AND s.tenant_id = \(bind: tenant.rawValue) AND s.deleted = \(bind: false)
                     """
                 found += try await database.raw(sql).all().map { try $0.decode(column: "rid", as: Int64.self) }
             }

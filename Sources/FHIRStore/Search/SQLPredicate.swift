@@ -1,12 +1,13 @@
 import SQLKit
 
 /// A condition on resource rows, in the form that lets the builder choose how the database
-/// reaches them: an index-table subquery can either drive the search (`rid IN (…)`) or be
-/// checked per row (`EXISTS (…)`); other conditions apply as they are.
+/// reaches them: an index-table condition can either drive the search (a derived table of row
+/// ids) or be checked per row (`EXISTS (…)`); other conditions apply as they are.
 struct SQLPredicate {
     enum Form {
-        /// Rows of `table` (aliased `alias`) meeting `condition` name the matching resources.
-        case index(table: String, alias: String, condition: SQLQueryString, negated: Bool)
+        /// Rows of `table` (aliased `alias`) of the parameters `pids` meeting `condition`
+        /// (nil: any value) name the matching resources.
+        case index(table: String, alias: String, pids: [Int], condition: SQLQueryString?, negated: Bool)
         case plain(SQLQueryString)
     }
 
@@ -15,31 +16,47 @@ struct SQLPredicate {
     let rank: Int
 
     var canDrive: Bool {
-        if case .index(_, _, _, let negated) = form { return !negated }
+        if case .index(_, _, _, _, let negated) = form { return !negated }
         return false
     }
 
-    func render(on resource: String, driving: Bool) -> SQLQueryString {
+    /// `alias.pid = ?` (or `IN`), then the value condition.
+    static func rows(_ alias: String, pids: [Int], condition: SQLQueryString?) -> SQLQueryString {
+        let column = "\(alias).pid"
+        var sql: SQLQueryString
+        switch pids.count {
+        case 0: sql = "1 = 0"
+        case 1: sql = "\(unsafeRaw: column) = \(bind: pids[0])"
+        default: sql = "\(unsafeRaw: column) IN (\(binds: pids))"
+        }
+        if let condition { sql += " AND " + condition }
+        return sql
+    }
+
+    /// The predicate as a condition on resource rows aliased `resource`; index conditions are
+    /// checked per row.
+    func render(on resource: String) -> SQLQueryString {
         switch form {
         case .plain(let sql):
             return sql
-        case .index(let table, let alias, let condition, let negated):
-            if driving {
-                return "\(unsafeRaw: resource).rid IN (SELECT \(unsafeRaw: alias).rid FROM \(unsafeRaw: table) \(unsafeRaw: alias) WHERE \(condition))"
-            }
+        case .index(let table, let alias, let pids, let condition, let negated):
             let exists: SQLQueryString =
-                "EXISTS (SELECT 1 FROM \(unsafeRaw: table) \(unsafeRaw: alias) WHERE \(unsafeRaw: alias).rid = \(unsafeRaw: resource).rid AND \(condition))"
+                "EXISTS (SELECT 1 FROM \(unsafeRaw: table) \(unsafeRaw: alias) WHERE \(unsafeRaw: alias).rid = \(unsafeRaw: resource).rid AND "
+                + Self.rows(alias, pids: pids, condition: condition) + ")"
             return negated ? "NOT " + exists : exists
         }
     }
 
-    /// All predicates joined by AND; the lowest-ranked drivable one drives.
-    static func conjunction(_ predicates: [SQLPredicate], on resource: String) -> SQLQueryString {
-        guard !predicates.isEmpty else { return "1 = 1" }
-        let driver = predicates.indices.filter { predicates[$0].canDrive }.min { predicates[$0].rank < predicates[$1].rank }
-        return predicates.enumerated().map { index, predicate in
-            "(" + predicate.render(on: resource, driving: index == driver) + ")"
-        }.joined(separator: " AND ")
+    /// The index rows of a drivable predicate, as a derived table of distinct row ids.
+    func driverTable() -> SQLQueryString? {
+        guard case .index(let table, let alias, let pids, let condition, false) = form else { return nil }
+        return "(SELECT DISTINCT \(unsafeRaw: alias).rid AS rid FROM \(unsafeRaw: table) \(unsafeRaw: alias) WHERE "
+            + Self.rows(alias, pids: pids, condition: condition) + ")"
+    }
+
+    /// The index of the predicate that should drive: the lowest-ranked drivable one.
+    static func driverIndex(_ predicates: [SQLPredicate]) -> Int? {
+        predicates.indices.filter { predicates[$0].canDrive }.min { predicates[$0].rank < predicates[$1].rank }
     }
 }
 

@@ -43,20 +43,58 @@ struct SearchSQLBuilder {
         return sql
     }
 
-    mutating func conditions(_ criteria: [SearchCriterion], type: String?, on resource: String) throws(FHIRError) -> SQLQueryString {
+    /// The predicates of `criteria` over resource rows aliased `resource`.
+    mutating func predicates(_ criteria: [SearchCriterion], type: String?, on resource: String) throws(FHIRError) -> [SQLPredicate] {
         var predicates: [SQLPredicate] = []
         for criterion in criteria {
             predicates.append(try predicate(criterion, type: type, on: resource))
         }
-        return SQLPredicate.conjunction(predicates, on: resource)
+        return predicates
     }
 
-    func pidCondition(_ alias: String, type: String?, code: String) -> SQLQueryString {
-        if let type {
-            return "\(unsafeRaw: alias).pid = \(bind: keys.key(type, code) ?? -1)"
+    /// The FROM and WHERE of a search over `fhir_resources` aliased `resource`.
+    ///
+    /// With `driven`, the most selective criterion's index rows come first, as a derived table
+    /// joined with CROSS JOIN: SQLite keeps that join order (left to itself without statistics,
+    /// it walks a whole type in row order to serve `ORDER BY … LIMIT`, a full scan for a
+    /// selective search), while PostgreSQL treats it as a plain join and plans from its
+    /// statistics. Without `driven`, every criterion is checked per row while the type is read
+    /// in row order, which wins when the criteria match many resources and only a page is read.
+    mutating func filter(_ predicates: [SQLPredicate], driven: Bool = true, type: String?, types: [String] = [], on resource: String = "r") -> SearchFilter {
+        var conditions = scope(resource, type: type, types: types)
+        guard driven, let driver = SQLPredicate.driverIndex(predicates), let table = predicates[driver].driverTable() else {
+            for predicate in predicates {
+                conditions += " AND (" + predicate.render(on: resource) + ")"
+            }
+            return SearchFilter(from: "fhir_resources \(unsafeRaw: resource)", conditions: conditions)
         }
-        let pids = keys.keys(forCode: code)
-        return pids.isEmpty ? "1 = 0" : "\(unsafeRaw: alias).pid IN (\(binds: pids))"
+        var others = predicates
+        others.remove(at: driver)
+        let derived = alias("d")
+        conditions = "\(unsafeRaw: resource).rid = \(unsafeRaw: derived).rid AND " + conditions
+        for predicate in others {
+            conditions += " AND (" + predicate.render(on: resource) + ")"
+        }
+        return SearchFilter(from: table + " \(unsafeRaw: derived) CROSS JOIN fhir_resources \(unsafeRaw: resource)", conditions: conditions)
+    }
+
+    mutating func filter(_ criteria: [SearchCriterion], type: String?, types: [String] = [], on resource: String = "r") throws(FHIRError) -> SearchFilter {
+        filter(try predicates(criteria, type: type, on: resource), type: type, types: types, on: resource)
+    }
+
+    /// Index rows a driving predicate would start from, counted up to `limit + 1`.
+    func driverProbe(_ predicates: [SQLPredicate], limit: Int) -> SQLQueryString? {
+        guard let driver = SQLPredicate.driverIndex(predicates), case .index(let table, let alias, let pids, let condition, _) = predicates[driver].form else {
+            return nil
+        }
+        return "SELECT COUNT(*) AS n FROM (SELECT 1 FROM \(unsafeRaw: table) \(unsafeRaw: alias) WHERE "
+            + SQLPredicate.rows(alias, pids: pids, condition: condition) + " LIMIT \(literal: limit + 1)) p"
+    }
+
+    /// Keys of parameter `code` of `type`, or of every type that has it (searches across types).
+    func pids(_ type: String?, _ code: String) -> [Int] {
+        if let type { return keys.key(type, code).map { [$0] } ?? [] }
+        return keys.keys(forCode: code)
     }
 
     mutating func predicate(_ criterion: SearchCriterion, type: String?, on resource: String) throws(FHIRError) -> SQLPredicate {
@@ -73,25 +111,26 @@ struct SearchSQLBuilder {
             var alternatives: [SQLQueryString] = []
             for target in targets {
                 let t = alias("t")
-                let inner = try conditions([target.criterion], type: target.type, on: t)
+                let inner = try filter([target.criterion], type: target.type, on: t)
                 alternatives.append(
                     """
                     \(unsafeRaw: x).target_type = \(bind: target.type) AND \(unsafeRaw: x).target_id IN (
-                        SELECT \(unsafeRaw: t).id FROM fhir_resources \(unsafeRaw: t) WHERE \(scope(t, type: target.type)) AND \(inner))
+                        SELECT \(unsafeRaw: t).id FROM \(inner.from) WHERE \(inner.conditions))
                     """)
             }
-            let condition = pidCondition(x, type: type, code: reference.code) + " AND " + alternatives.ored()
-            return SQLPredicate(form: .index(table: "fhir_idx_reference", alias: x, condition: condition, negated: false), rank: 3)
+            return SQLPredicate(
+                form: .index(table: "fhir_idx_reference", alias: x, pids: pids(type, reference.code), condition: alternatives.ored(), negated: false),
+                rank: 3)
         case .has(let sourceType, let reference, let inner):
             guard let type else { throw .invalid("_has needs a resource type.") }
             let x = alias("h")
             let s = alias("s")
-            let innerSQL = try conditions([inner], type: sourceType, on: s)
+            let sources = try filter([inner], type: sourceType, on: s)
             let sql: SQLQueryString = """
                 \(unsafeRaw: resource).id IN (
-                    SELECT \(unsafeRaw: x).target_id FROM fhir_idx_reference \(unsafeRaw: x) JOIN fhir_resources \(unsafeRaw: s) ON \(unsafeRaw: s).rid = \(unsafeRaw: x).rid
-                    WHERE \(pidCondition(x, type: sourceType, code: reference.code)) AND \(unsafeRaw: x).target_type = \(bind: type)
-                    AND \(scope(s, type: sourceType)) AND \(innerSQL))
+                    SELECT \(unsafeRaw: x).target_id FROM \(sources.from) CROSS JOIN fhir_idx_reference \(unsafeRaw: x)
+                    WHERE \(sources.conditions) AND \(unsafeRaw: x).rid = \(unsafeRaw: s).rid
+                    AND \(SQLPredicate.rows(x, pids: pids(sourceType, reference.code), condition: nil)) AND \(unsafeRaw: x).target_type = \(bind: type))
                 """
             return SQLPredicate(form: .plain(sql), rank: 3)
         }
@@ -100,13 +139,13 @@ struct SearchSQLBuilder {
     mutating func parameter(_ definition: SearchParameterDefinition, _ match: ParameterMatch, type: String?) throws(FHIRError) -> SQLPredicate {
         let table = Self.table(for: definition.type)
         let x = alias("i")
-        let pid = pidCondition(x, type: type, code: definition.code)
-        func index(_ condition: SQLQueryString, rank: Int, negated: Bool = false, pidOverride: SQLQueryString? = nil) -> SQLPredicate {
-            SQLPredicate(form: .index(table: table, alias: x, condition: (pidOverride ?? pid) + " AND " + condition, negated: negated), rank: rank)
+        let keys = pids(type, definition.code)
+        func index(_ condition: SQLQueryString, rank: Int, negated: Bool = false, keysOverride: [Int]? = nil) -> SQLPredicate {
+            SQLPredicate(form: .index(table: table, alias: x, pids: keysOverride ?? keys, condition: condition, negated: negated), rank: rank)
         }
         switch match {
         case .missing(let isMissing):
-            return SQLPredicate(form: .index(table: table, alias: x, condition: pid, negated: isMissing), rank: 6)
+            return SQLPredicate(form: .index(table: table, alias: x, pids: keys, condition: nil, negated: isMissing), rank: 6)
         case .string(let values, let mode):
             switch mode {
             case .startsWith:
@@ -123,9 +162,9 @@ struct SearchSQLBuilder {
             case .text:
                 return index(values.map { prefixRange("\(x).text", StringNormalizer.normalize($0.code ?? "")) }.ored(), rank: 5)
             case .ofType:
-                let ofType = pidCondition(x, type: type, code: IndexEntry.ofTypeCode(definition.code))
+                let ofType = pids(type, IndexEntry.ofTypeCode(definition.code))
                 let condition = values.map { "\(unsafeRaw: x).system = \(bind: $0.system ?? "") AND \(unsafeRaw: x).code = \(bind: $0.code ?? "")" }.ored()
-                return index(condition, rank: 1, pidOverride: ofType)
+                return index(condition, rank: 1, keysOverride: ofType)
             }
         case .date(let predicates):
             return index(predicates.map { dateCondition($0, low: "\(x).low", high: "\(x).high") }.ored(), rank: 4)
@@ -253,4 +292,10 @@ struct SearchSQLBuilder {
         }
         return result
     }
+}
+
+/// FROM and WHERE clauses of a search.
+struct SearchFilter {
+    let from: SQLQueryString
+    let conditions: SQLQueryString
 }

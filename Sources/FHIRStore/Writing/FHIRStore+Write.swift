@@ -221,9 +221,9 @@ extension FHIRStore {
     func checkNoReferences(to type: String, _ id: String, in context: StoreContext) async throws {
         let rows = try await context.database.raw(
             """
-            SELECT DISTINCT s.resource_type, s.id FROM fhir_idx_reference x JOIN fhir_resources s ON s.rid = x.rid
-            WHERE x.target_id = \(bind: id) AND x.target_type = \(bind: type) AND s.tenant_id = \(bind: context.tenant.rawValue)
-            AND s.deleted = \(bind: false) LIMIT 4
+            SELECT DISTINCT s.resource_type, s.id FROM fhir_idx_reference x CROSS JOIN fhir_resources s
+            WHERE x.target_id = \(bind: id) AND x.target_type = \(bind: type) AND s.rid = x.rid
+            AND s.tenant_id = \(bind: context.tenant.rawValue) AND s.deleted = \(bind: false) LIMIT 4
             """
         ).all()
         guard !rows.isEmpty else { return }

@@ -23,6 +23,8 @@ public struct HygieConfiguration: Sendable {
     public var maxRequestBodySize: Int = 16 * 1024 * 1024
     /// Connections kept open to the database.
     public var databasePoolSize: Int = 8
+    /// Longest a single SQL statement may run on PostgreSQL, in seconds (0: no limit).
+    public var queryTimeout: Int = 30
     /// Load the synthetic demonstration data set into an empty database at start.
     public var loadDemoData: Bool = false
     public var logLevel: Logger.Level = .info

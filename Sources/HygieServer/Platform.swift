@@ -32,7 +32,7 @@ public struct Platform: Sendable {
         if let url = configuration.databaseURL, !url.isEmpty {
             return PostgresStore(
                 url: try PostgresURL(url), schema: configuration.databaseSchema,
-                maximumConnections: configuration.databasePoolSize, logger: logger)
+                maximumConnections: configuration.databasePoolSize, statementTimeout: configuration.queryTimeout, logger: logger)
         }
         let manager = FileManager.default
         try manager.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -32,13 +32,16 @@ public struct PostgresURL: Sendable {
         }
     }
 
-    func clientConfiguration(schema: String?, maximumConnections: Int) -> PostgresClient.Configuration {
+    func clientConfiguration(schema: String?, maximumConnections: Int, statementTimeout: Int) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database,
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maximumConnections
         if let schema {
-            configuration.options.additionalStartupParameters = [("search_path", schema)]
+            configuration.options.additionalStartupParameters.append(("search_path", schema))
+        }
+        if statementTimeout > 0 {
+            configuration.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout)s"))
         }
         return configuration
     }

@@ -17,9 +17,11 @@ public final class PostgresStore: SQLStore {
     private let runLoop: Task<Void, Never>
 
     /// - Parameter schema: the schema to work in (tests isolate themselves in one each).
-    public init(url: PostgresURL, schema: String? = nil, maximumConnections: Int = 8, logger: Logger) {
+    /// - Parameter statementTimeout: seconds a statement may run before PostgreSQL cancels it
+    ///   (0: no limit), so that a runaway query cannot hold a connection and a core for hours.
+    public init(url: PostgresURL, schema: String? = nil, maximumConnections: Int = 8, statementTimeout: Int = 30, logger: Logger) {
         let client = PostgresClient(
-            configuration: url.clientConfiguration(schema: schema, maximumConnections: maximumConnections),
+            configuration: url.clientConfiguration(schema: schema, maximumConnections: maximumConnections, statementTimeout: statementTimeout),
             backgroundLogger: logger)
         self.client = client
         self.logger = logger

@@ -34,6 +34,8 @@ public enum StorageError: Error, Sendable, Equatable {
     case serializationFailure
     /// The store is closed or cannot be reached.
     case unavailable(String)
+    /// The statement ran past the query timeout and was cancelled.
+    case timeout
     case invalidConfiguration(String)
     case migration(String)
 
@@ -52,6 +54,8 @@ public enum StorageError: Error, Sendable, Equatable {
             case PostgresError.Code.uniqueViolation.raw: return .uniqueViolation
             case PostgresError.Code.serializationFailure.raw, PostgresError.Code.deadlockDetected.raw:
                 return .serializationFailure
+            case PostgresError.Code.queryCanceled.raw:
+                return .timeout
             default: return nil
             }
         }

@@ -17,6 +17,9 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .customLong("database-pool-size"), help: "Database connections kept open [env: HYGIE_DATABASE_POOL_SIZE] (default: 8).")
     var databasePoolSize: Int?
 
+    @Option(name: .customLong("query-timeout"), help: "Seconds a PostgreSQL statement may run before it is cancelled, 0 for no limit [env: HYGIE_QUERY_TIMEOUT] (default: 30).")
+    var queryTimeout: Int?
+
     @Option(name: .customLong("master-key-file"), help: "Master key file, created with mode 0600 when absent [env: HYGIE_MASTER_KEY_FILE] (default: <data-dir>/master.key).")
     var masterKeyFile: String?
 
@@ -29,6 +32,10 @@ struct StorageOptions: ParsableArguments {
         configuration.databaseURL = databaseURL ?? environment["HYGIE_DATABASE_URL"]
         configuration.databaseSchema = databaseSchema ?? environment["HYGIE_DATABASE_SCHEMA"]
         if let value = try integer(databasePoolSize, "HYGIE_DATABASE_POOL_SIZE", environment) { configuration.databasePoolSize = value }
+        if let value = try integer(queryTimeout, "HYGIE_QUERY_TIMEOUT", environment) {
+            guard value >= 0 else { throw ValidationError("The query timeout cannot be negative.") }
+            configuration.queryTimeout = value
+        }
         configuration.masterKeyFile = masterKeyFile ?? environment["HYGIE_MASTER_KEY_FILE"]
         if let text = logLevel ?? environment["HYGIE_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("Unknown log level '\(text)'.") }

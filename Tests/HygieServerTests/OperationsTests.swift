@@ -74,7 +74,7 @@ import Testing
             ("--host", "HYGIE_HOST"), ("--port", "HYGIE_PORT"), ("--base-url", "HYGIE_BASE_URL"), ("--max-body-size", "HYGIE_MAX_BODY_SIZE"),
             ("--demo", "HYGIE_DEMO"), ("--data-dir", "HYGIE_DATA_DIR"), ("--database-url", "HYGIE_DATABASE_URL"),
             ("--database-schema", "HYGIE_DATABASE_SCHEMA"), ("--database-pool-size", "HYGIE_DATABASE_POOL_SIZE"),
-            ("--master-key-file", "HYGIE_MASTER_KEY_FILE"), ("--log-level", "HYGIE_LOG_LEVEL"),
+            ("--master-key-file", "HYGIE_MASTER_KEY_FILE"), ("--log-level", "HYGIE_LOG_LEVEL"), ("--query-timeout", "HYGIE_QUERY_TIMEOUT"),
         ] {
             #expect(serve.contains(option) && serve.contains(variable), "\(option) / \(variable)")
         }

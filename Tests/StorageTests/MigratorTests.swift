@@ -111,3 +111,18 @@ final class DummyStore: SQLStore {
     func close() async {}
     func run() async throws {}
 }
+
+@Suite struct PostgresTimeoutTests {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["HYGIE_TEST_DATABASE_URL"].map { !$0.isEmpty } ?? false))
+    func aStatementPastTheTimeoutIsCancelledAndClassified() async throws {
+        let url = try PostgresURL(ProcessInfo.processInfo.environment["HYGIE_TEST_DATABASE_URL"]!)
+        let store = PostgresStore(url: url, maximumConnections: 1, statementTimeout: 1, logger: Logger(label: "test"))
+        do {
+            try await store.read { try await $0.raw("SELECT pg_sleep(3)").run() }
+            Issue.record("the statement should have been cancelled")
+        } catch {
+            #expect(StorageError.classify(error) == .timeout)
+        }
+        await store.close()
+    }
+}

@@ -14,6 +14,9 @@ struct SearchSQLBuilder {
     let now: Int64
     private var aliasCounter = 0
 
+    /// Criteria at or below this rank are selective enough to intersect with the driver.
+    static let intersectionRank = 3
+
     /// The largest string in byte order, for prefix ranges (`value BETWEEN p AND p + max`).
     static let highest = "\u{10FFFF}"
 
@@ -68,14 +71,24 @@ struct SearchSQLBuilder {
             }
             return SearchFilter(from: "fhir_resources \(unsafeRaw: resource)", conditions: conditions)
         }
-        var others = predicates
-        others.remove(at: driver)
+        // Other selective criteria (references, identifiers, names…) intersect with the driver
+        // over their value indexes, rather than being checked one candidate row at a time.
+        var others: [SQLPredicate] = []
+        var tables = [table]
+        for (index, predicate) in predicates.enumerated() where index != driver {
+            if predicate.rank <= Self.intersectionRank, let other = predicate.driverTable() {
+                tables.append(other)
+            } else {
+                others.append(predicate)
+            }
+        }
+        let driverSQL = tables.count == 1 ? table : "(" + tables.map { "SELECT rid FROM " + $0 + " \(unsafeRaw: alias("j"))" }.joined(separator: " INTERSECT ") + ")"
         let derived = alias("d")
         conditions = "\(unsafeRaw: resource).rid = \(unsafeRaw: derived).rid AND " + conditions
         for predicate in others {
             conditions += " AND (" + predicate.render(on: resource) + ")"
         }
-        return SearchFilter(from: table + " \(unsafeRaw: derived) CROSS JOIN fhir_resources \(unsafeRaw: resource)", conditions: conditions)
+        return SearchFilter(from: driverSQL + " \(unsafeRaw: derived) CROSS JOIN fhir_resources \(unsafeRaw: resource)", conditions: conditions)
     }
 
     mutating func filter(_ criteria: [SearchCriterion], type: String?, types: [String] = [], on resource: String = "r") throws(FHIRError) -> SearchFilter {
@@ -158,7 +171,9 @@ struct SearchSQLBuilder {
         case .token(let values, let mode):
             switch mode {
             case .code, .not:
-                return index(values.map { tokenCondition(x, $0) }.ored(), rank: 2, negated: mode == .not)
+                // Identifiers name one resource; codes, statuses and categories name many.
+                let rank = definition.code.lowercased().hasSuffix("identifier") ? 1 : 4
+                return index(values.map { tokenCondition(x, $0) }.ored(), rank: rank, negated: mode == .not)
             case .text:
                 return index(values.map { prefixRange("\(x).text", StringNormalizer.normalize($0.code ?? "")) }.ored(), rank: 5)
             case .ofType:

@@ -45,8 +45,15 @@ struct FHIRController {
         } catch let error as FHIRError {
             return renderError(error, request: request, mediaType: mediaType, pretty: pretty)
         } catch {
-            if let storage = StorageError.classify(error), case .unavailable = storage {
+            switch StorageError.classify(error) {
+            case .unavailable?:
                 return renderError(FHIRError(status: 503, .exception, "The database is unavailable; try again shortly."), request: request, mediaType: mediaType, pretty: pretty)
+            case .timeout?:
+                return renderError(
+                    FHIRError(status: 503, .tooCostly, "The request ran past the query time limit and was stopped; narrow the search criteria."),
+                    request: request, mediaType: mediaType, pretty: pretty)
+            default:
+                break
             }
             logger.error("FHIR request failed", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
             // Engine messages can quote values from the request; only debug logs carry them.

@@ -83,9 +83,8 @@ public final class FHIRStore: Sendable {
         Data("\(tenant.rawValue)|\(type)|\(id)|\(version)".utf8)
     }
 
-    func seal(_ body: [UInt8], tenant: TenantID, type: String, id: String, version: Int) async throws -> (keyID: String, sealed: Data) {
-        let key = try await keyRing.activeKey(for: tenant)
-        return (key.id, try key.seal(body, context: Self.sealingContext(tenant: tenant, type: type, id: id, version: version)))
+    static func seal(_ body: [UInt8], with key: KeyRing.DataKey, tenant: TenantID, type: String, id: String, version: Int) throws -> Data {
+        try key.seal(body, context: Self.sealingContext(tenant: tenant, type: type, id: id, version: version))
     }
 
     func open(_ sealed: Data, keyID: String, tenant: TenantID, type: String, id: String, version: Int) async throws -> [UInt8] {

@@ -71,6 +71,21 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aNewTenantGetsItsOwnKeyOnItsFirstWrite() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let other = TenantID("clinique-du-parc")
+            let created = try await platform.fhir.create(["resourceType": "Patient", "gender": "other"], type: "Patient", tenant: other).resource!
+            #expect(try await platform.fhir.read("Patient", created.id, tenant: other).version == 1)
+            let keys = try await platform.store.read { database in
+                try await database.raw("SELECT tenant_id FROM data_keys WHERE retired_at IS NULL ORDER BY tenant_id").all().map { try $0.decode(column: "tenant_id", as: String.self) }
+            }
+            #expect(keys == [other.rawValue, configuration.defaultTenant.rawValue].sorted())
+            await #expect(throws: FHIRError.self) { _ = try await platform.fhir.read("Patient", created.id, tenant: configuration.defaultTenant) }
+        }
+    }
+
     @Test func rotatedKeysKeepOldRowsReadable() async throws {
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]

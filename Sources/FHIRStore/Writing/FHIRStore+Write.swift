@@ -11,8 +11,9 @@ extension FHIRStore {
         while true {
             do {
                 let written = WriteCounter()
+                let key = try await keyRing.activeKey(for: tenant)
                 let result = try await database.transaction { database in
-                    try await body(StoreContext(database: database, tenant: tenant, written: written))
+                    try await body(StoreContext(database: database, tenant: tenant, sealingKey: key, written: written))
                 }
                 if statistics.recordWrites(written.value) {
                     await statistics.analyze(self.database)

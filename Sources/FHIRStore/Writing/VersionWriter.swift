@@ -17,6 +17,10 @@ struct CurrentRow: Sendable {
 struct StoreContext: Sendable {
     let database: any SQLDatabase
     let tenant: TenantID
+    /// The tenant's active data key, fetched before the transaction began: creating a key
+    /// takes a write transaction of its own, which the single SQLite writer could not start
+    /// while this one holds it.
+    var sealingKey: KeyRing.DataKey? = nil
     /// Set inside a transaction Bundle: deletions are checked for remaining references once
     /// all of the Bundle's deletions are done, so that a record can be deleted with its parts.
     var deferredDeletions: DeferredDeletions? = nil
@@ -128,12 +132,13 @@ extension FHIRStore {
     }
 
     func insertVersions(_ items: [(rid: Int64, write: PreparedWrite)], method: String, in context: StoreContext) async throws {
+        guard let key = context.sealingKey else { throw FHIRError.internalError("A write began without its sealing key.") }
         var rows: [SQLQueryString] = []
         for (rid, write) in items {
-            let sealed = try await seal(write.body, tenant: context.tenant, type: write.type, id: write.id, version: write.version)
+            let sealed = try Self.seal(write.body, with: key, tenant: context.tenant, type: write.type, id: write.id, version: write.version)
             rows.append(
                 """
-                (\(bind: rid), \(bind: context.tenant.rawValue), \(bind: write.type), \(bind: write.id), \(bind: write.version), \(bind: write.lastUpdated), \(bind: method), \(bind: false), \(bind: sealed.keyID), \(bind: sealed.sealed))
+                (\(bind: rid), \(bind: context.tenant.rawValue), \(bind: write.type), \(bind: write.id), \(bind: write.version), \(bind: write.lastUpdated), \(bind: method), \(bind: false), \(bind: key.id), \(bind: sealed))
                 """)
         }
         for chunk in rows.chunked(500) {

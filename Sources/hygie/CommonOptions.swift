@@ -1,5 +1,7 @@
 import ArgumentParser
 import Core
+import HygieServer
+import Storage
 import Foundation
 import Logging
 
@@ -41,6 +43,22 @@ struct StorageOptions: ParsableArguments {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("Unknown log level '\(text)'.") }
             configuration.logLevel = level
         }
+    }
+}
+
+extension StorageOptions {
+    /// Opens the platform for a one-off command and closes it afterwards, whatever happens.
+    func withPlatform(component: String, _ body: (Platform, HygieConfiguration) async throws -> Void) async throws {
+        var configuration = HygieConfiguration()
+        try apply(to: &configuration)
+        let platform = try await Platform.open(configuration, environment: HygieEnvironment(), logger: .hygie(component, level: configuration.logLevel))
+        do {
+            try await body(platform, configuration)
+        } catch {
+            await platform.store.close()
+            throw error
+        }
+        await platform.store.close()
     }
 }
 

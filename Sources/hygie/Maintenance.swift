@@ -52,19 +52,12 @@ struct Reindex: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        var configuration = HygieConfiguration()
-        try storage.apply(to: &configuration)
-        let platform = try await Platform.open(configuration, environment: HygieEnvironment(), logger: .hygie("reindex", level: configuration.logLevel))
-        do {
+        try await storage.withPlatform(component: "reindex") { platform, _ in
             let count = try await platform.fhir.reindex(progress: { done in
                 if done % 10_000 == 0 { print("… \(done) resources") }
             })
             print("Reindexed \(count) resources.")
-        } catch {
-            await platform.store.close()
-            throw error
         }
-        await platform.store.close()
     }
 }
 
@@ -76,17 +69,10 @@ struct SeedDemo: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        var configuration = HygieConfiguration()
-        try storage.apply(to: &configuration)
-        let platform = try await Platform.open(configuration, environment: HygieEnvironment(), logger: .hygie("seed", level: configuration.logLevel))
-        do {
+        try await storage.withPlatform(component: "seed") { platform, configuration in
             let count = try await DemoData.loadIfEmpty(into: platform.fhir, tenant: configuration.defaultTenant)
             print(count == 0 ? "The database already holds data; nothing loaded." : "Loaded \(count) demonstration resources.")
-        } catch {
-            await platform.store.close()
-            throw error
         }
-        await platform.store.close()
     }
 }
 
@@ -98,16 +84,9 @@ struct RotateKey: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        var configuration = HygieConfiguration()
-        try storage.apply(to: &configuration)
-        let platform = try await Platform.open(configuration, environment: HygieEnvironment(), logger: .hygie("keys", level: configuration.logLevel))
-        do {
+        try await storage.withPlatform(component: "keys") { platform, configuration in
             let key = try await platform.keyRing.rotate(tenant: configuration.defaultTenant)
             print("New data key \(key.id) is active for tenant \(configuration.defaultTenant).")
-        } catch {
-            await platform.store.close()
-            throw error
         }
-        await platform.store.close()
     }
 }

@@ -277,15 +277,7 @@ struct SearchSQLBuilder {
     }
 
     static func table(for type: SearchParameterType) -> String {
-        switch type {
-        case .string: "fhir_idx_string"
-        case .token: "fhir_idx_token"
-        case .date: "fhir_idx_date"
-        case .reference: "fhir_idx_reference"
-        case .number: "fhir_idx_number"
-        case .quantity: "fhir_idx_quantity"
-        case .uri, .composite, .special: "fhir_idx_uri"
-        }
+        IndexTable(parameterType: type).name
     }
 
     static func escapeLike(_ value: String) -> String {

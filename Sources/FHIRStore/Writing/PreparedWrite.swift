@@ -22,6 +22,20 @@ struct PreparedWrite: Sendable {
 }
 
 extension IndexTable {
+    /// The table holding the values of a parameter type (composite and special parameters are
+    /// not indexed; their name is never queried).
+    init(parameterType: SearchParameterType) {
+        switch parameterType {
+        case .string: self = .string
+        case .token: self = .token
+        case .date: self = .date
+        case .reference: self = .reference
+        case .number: self = .number
+        case .quantity: self = .quantity
+        case .uri, .composite, .special: self = .uri
+        }
+    }
+
     static func table(of value: IndexValue) -> IndexTable {
         switch value {
         case .string: .string

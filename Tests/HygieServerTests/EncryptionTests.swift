@@ -13,7 +13,7 @@ import Testing
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]
             let written = try await platform.fhir.create(
-                ["resourceType": "Patient", "name": [["family": "Confidentielle", "given": ["Hélène"]]]], type: "Patient", tenant: configuration.defaultTenant)
+                ["resourceType": "Patient", "name": [["family": "Confidentielle", "given": ["Hélène"]]]], type: "Patient", as: .system(configuration.defaultTenant))
             let rows = try await platform.store.read { database in
                 try await database.raw("SELECT key_id, body FROM fhir_versions").all()
             }
@@ -24,7 +24,7 @@ import Testing
             #expect(body.range(of: Data("Patient".utf8)) == nil)
             let active = try await platform.keyRing.activeKey(for: configuration.defaultTenant)
             #expect(keyID == active.id)
-            let read = try await platform.fhir.read("Patient", written.resource!.id, tenant: configuration.defaultTenant)
+            let read = try await platform.fhir.read("Patient", written.resource!.id, as: .system(configuration.defaultTenant))
             #expect(String(decoding: read.body, as: UTF8.self).contains("Confidentielle"))
         }
     }
@@ -55,8 +55,8 @@ import Testing
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]
             let tenant = configuration.defaultTenant
-            let first = try await platform.fhir.create(["resourceType": "Patient", "gender": "female"], type: "Patient", tenant: tenant).resource!
-            let second = try await platform.fhir.create(["resourceType": "Patient", "gender": "male"], type: "Patient", tenant: tenant).resource!
+            let first = try await platform.fhir.create(["resourceType": "Patient", "gender": "female"], type: "Patient", as: .system(tenant)).resource!
+            let second = try await platform.fhir.create(["resourceType": "Patient", "gender": "male"], type: "Patient", as: .system(tenant)).resource!
             try await platform.store.transaction { database in
                 try await database.raw(
                     """
@@ -66,7 +66,7 @@ import Testing
                 ).run()
             }
             await #expect(throws: (any Error).self) {
-                _ = try await platform.fhir.read("Patient", second.id, tenant: tenant)
+                _ = try await platform.fhir.read("Patient", second.id, as: .system(tenant))
             }
         }
     }
@@ -76,13 +76,13 @@ import Testing
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]
             let other = TenantID("clinique-du-parc")
-            let created = try await platform.fhir.create(["resourceType": "Patient", "gender": "other"], type: "Patient", tenant: other).resource!
-            #expect(try await platform.fhir.read("Patient", created.id, tenant: other).version == 1)
+            let created = try await platform.fhir.create(["resourceType": "Patient", "gender": "other"], type: "Patient", as: .system(other)).resource!
+            #expect(try await platform.fhir.read("Patient", created.id, as: .system(other)).version == 1)
             let keys = try await platform.store.read { database in
                 try await database.raw("SELECT tenant_id FROM data_keys WHERE retired_at IS NULL ORDER BY tenant_id").all().map { try $0.decode(column: "tenant_id", as: String.self) }
             }
             #expect(keys == [other.rawValue, configuration.defaultTenant.rawValue].sorted())
-            await #expect(throws: FHIRError.self) { _ = try await platform.fhir.read("Patient", created.id, tenant: configuration.defaultTenant) }
+            await #expect(throws: FHIRError.self) { _ = try await platform.fhir.read("Patient", created.id, as: .system(configuration.defaultTenant)) }
         }
     }
 
@@ -90,17 +90,17 @@ import Testing
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]
             let tenant = configuration.defaultTenant
-            let before = try await platform.fhir.create(["resourceType": "Patient", "gender": "female"], type: "Patient", tenant: tenant).resource!
+            let before = try await platform.fhir.create(["resourceType": "Patient", "gender": "female"], type: "Patient", as: .system(tenant)).resource!
             let oldKey = try await platform.keyRing.activeKey(for: tenant).id
             let newKey = try await platform.keyRing.rotate(tenant: tenant).id
             #expect(oldKey != newKey)
-            let after = try await platform.fhir.create(["resourceType": "Patient", "gender": "male"], type: "Patient", tenant: tenant).resource!
+            let after = try await platform.fhir.create(["resourceType": "Patient", "gender": "male"], type: "Patient", as: .system(tenant)).resource!
             let keys = try await platform.store.read { database in
                 try await database.raw("SELECT id, key_id FROM fhir_versions ORDER BY vid").all().map { try $0.decode(column: "key_id", as: String.self) }
             }
             #expect(keys == [oldKey, newKey])
-            #expect(try await platform.fhir.read("Patient", before.id, tenant: tenant).version == 1)
-            #expect(try await platform.fhir.read("Patient", after.id, tenant: tenant).version == 1)
+            #expect(try await platform.fhir.read("Patient", before.id, as: .system(tenant)).version == 1)
+            #expect(try await platform.fhir.read("Patient", after.id, as: .system(tenant)).version == 1)
         }
     }
 }

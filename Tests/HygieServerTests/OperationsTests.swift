@@ -12,13 +12,13 @@ import Testing
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]
             let tenant = configuration.defaultTenant
-            _ = try await platform.fhir.create(Fixture.patient(family: "Réindexé"), type: "Patient", tenant: tenant)
+            _ = try await platform.fhir.create(Fixture.patient(family: "Réindexé"), type: "Patient", as: .system(tenant))
             let query = try SearchQuery.parse(resourceType: "Patient", parameters: [("family", "reindexe")])
-            #expect(try await platform.fhir.search(query, tenant: tenant).total == 1)
+            #expect(try await platform.fhir.search(query, as: .system(tenant)).total == 1)
             try await platform.store.transaction { try await $0.raw("DELETE FROM fhir_idx_string").run() }
-            #expect(try await platform.fhir.search(query, tenant: tenant).total == 0)
+            #expect(try await platform.fhir.search(query, as: .system(tenant)).total == 0)
             #expect(try await platform.fhir.reindex() == 1)
-            #expect(try await platform.fhir.search(query, tenant: tenant).total == 1)
+            #expect(try await platform.fhir.search(query, as: .system(tenant)).total == 1)
         }
     }
 
@@ -31,13 +31,13 @@ import Testing
             #expect(try await DemoData.loadIfEmpty(into: platform.fhir, tenant: tenant) == 0)
             var everything = SearchQuery(resourceType: nil)
             everything.count = 1000
-            let result = try await platform.fhir.search(everything, tenant: tenant)
+            let result = try await platform.fhir.search(everything, as: .system(tenant))
             #expect(result.total == loaded)
             for resource in result.matches {
                 #expect(ResourceValidator().validate(try resource.json()) == [], "\(resource.reference)")
             }
             let patients = try SearchQuery.parse(resourceType: "Patient", parameters: [("_summary", "count")])
-            #expect(try await platform.fhir.search(patients, tenant: tenant).total == DemoData.patientCount)
+            #expect(try await platform.fhir.search(patients, as: .system(tenant)).total == DemoData.patientCount)
         }
     }
 }

@@ -16,7 +16,7 @@ import Testing
                 entries.append(["resource": ["resourceType": "Patient", "name": [["family": .string("Bulk\(index)")]]], "request": ["method": "POST", "url": "Patient"]])
             }
             _ = try await platform.fhir.process(
-                bundle: ["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)], tenant: configuration.defaultTenant, preference: .minimal)
+                bundle: ["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)], as: .system(configuration.defaultTenant), preference: .minimal)
             let analysed = try await platform.store.read { database in
                 try await database.raw(
                     "SELECT COUNT(*) AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'fhir_idx_string' AND last_analyze IS NOT NULL"

@@ -74,3 +74,8 @@ public struct JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSON {
+    /// The value as compact JSON text.
+    public var jsonText: String { JSONWriter.string(self) }
+}

@@ -65,6 +65,11 @@ public struct FHIRError: Error, Sendable, Equatable, CustomStringConvertible {
         FHIRError(status: 404, .notFound, diagnostics)
     }
 
+    /// 403: the caller is known but may not do this (FHIR R4 §3.1.0.3.1).
+    public static func forbidden(_ diagnostics: String) -> FHIRError {
+        FHIRError(status: 403, .forbidden, diagnostics)
+    }
+
     public static func gone(_ diagnostics: String) -> FHIRError {
         FHIRError(status: 410, .deleted, diagnostics)
     }

@@ -19,7 +19,7 @@ extension FHIRStore {
     public static let maximumBundleEntries = 10_000
 
     /// `POST [base]` with a batch or transaction Bundle (FHIR R4 §3.1.0.11).
-    public func process(bundle: JSON, tenant: TenantID, preference: ReturnPreference) async throws -> FHIRResponse {
+    public func process(bundle: JSON, as caller: Caller, preference: ReturnPreference) async throws -> FHIRResponse {
         guard bundle["resourceType"]?.stringValue == "Bundle" else {
             throw FHIRError.invalid("POST to the base URL takes a Bundle of type batch or transaction.")
         }
@@ -35,9 +35,9 @@ extension FHIRStore {
             let issues = ResourceValidator(model: registry.model, options: .init(allowConditionalReferences: true)).validate(bundle, expectedType: "Bundle")
             if !issues.isEmpty { throw FHIRError(status: 400, issues: issues) }
             let planned = try entries.enumerated().map { index, entry throws(FHIRError) in try plan(entry, index: index, preference: preference) }
-            return try await transaction(planned, tenant: tenant, preference: preference)
+            return try await transaction(planned, as: caller, preference: preference)
         }
-        return try await batch(entries, tenant: tenant, preference: preference)
+        return try await batch(entries, as: caller, preference: preference)
     }
 
     func plan(_ entry: JSON, index: Int, preference: ReturnPreference) throws(FHIRError) -> PlannedEntry {
@@ -92,7 +92,7 @@ extension FHIRStore {
 
     // MARK: batch
 
-    func batch(_ entries: [JSON], tenant: TenantID, preference: ReturnPreference) async throws -> FHIRResponse {
+    func batch(_ entries: [JSON], as caller: Caller, preference: ReturnPreference) async throws -> FHIRResponse {
         var results: [JSON] = []
         for (index, entry) in entries.enumerated() {
             do {
@@ -102,7 +102,7 @@ extension FHIRStore {
                 {
                     try validateForWrite(resource, type: type)
                 }
-                let response = try await perform(planned.request, tenant: tenant)
+                let response = try await perform(planned.request, as: caller)
                 results.append(Self.responseEntry(response, preference: preference, baseURL: baseURL))
             } catch let error as FHIRError {
                 var failure = FHIRResponse(status: error.status)

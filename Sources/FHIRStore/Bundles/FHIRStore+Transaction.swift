@@ -7,7 +7,7 @@ import Storage
 /// Transaction Bundles (FHIR R4 §3.1.0.11.2): all entries or none, processed in the order the
 /// standard prescribes, with `urn:uuid:` and conditional references resolved.
 extension FHIRStore {
-    func transaction(_ entries: [PlannedEntry], tenant: TenantID, preference: ReturnPreference) async throws -> FHIRResponse {
+    func transaction(_ entries: [PlannedEntry], as caller: Caller, preference: ReturnPreference) async throws -> FHIRResponse {
         // A Bundle without conditional parts resolves without the database: its ids, its
         // references and the CPU-heavy preparation of its new resources are done before the
         // write lock is taken, so that concurrent Bundles overlap on all cores.
@@ -17,7 +17,7 @@ extension FHIRStore {
             resolved.creations = await prepareCreations(resolved)
             early = resolved
         }
-        return try await write(tenant: tenant) { context in
+        return try await write(as: caller) { context in
             var context = context
             context.deferredDeletions = DeferredDeletions()
             var resolved: ResolvedTransaction
@@ -128,7 +128,7 @@ extension FHIRStore {
                     if let criteria = entry.request.ifNoneExist {
                         let context = try database()
                         try await lockConditional(type, in: context)
-                        let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+                        let matches = try await matching(type, criteria: criteria, limit: 2, caller: context.caller, on: context.database)
                         guard matches.count < 2 else {
                             throw FHIRError(status: 412, .multipleMatches, "ifNoneExist matches more than one \(type).")
                         }
@@ -148,7 +148,7 @@ extension FHIRStore {
                     guard !entry.request.query.isEmpty else { throw FHIRError.invalid("A conditional \(entry.request.method) needs criteria.") }
                     let context = try database()
                     try await lockConditional(type, in: context)
-                    let matches = try await matching(type, criteria: entry.request.query, limit: 2, tenant: context.tenant, on: context.database)
+                    let matches = try await matching(type, criteria: entry.request.query, limit: 2, caller: context.caller, on: context.database)
                     guard matches.count < 2 else {
                         throw FHIRError(status: 412, .multipleMatches, "The criteria of \(entry.request.method) match more than one \(type).")
                     }
@@ -260,7 +260,7 @@ extension FHIRStore {
                     {
                         let type = String(reference[..<question])
                         let criteria = QueryString.parse(String(reference[reference.index(after: question)...]))
-                        let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+                        let matches = try await matching(type, criteria: criteria, limit: 2, caller: context.caller, on: context.database)
                         guard matches.count == 1 else {
                             throw FHIRError(
                                 status: matches.isEmpty ? 404 : 412, matches.isEmpty ? .notFound : .multipleMatches,

@@ -5,19 +5,19 @@ import Storage
 
 extension FHIRStore {
     /// Performs one interaction: reads on a read connection, writes in a transaction.
-    public func perform(_ request: FHIRRequest, tenant: TenantID) async throws -> FHIRResponse {
+    public func perform(_ request: FHIRRequest, as caller: Caller) async throws -> FHIRResponse {
         if request.method == "POST", request.target == .system {
-            return try await process(bundle: try Self.resourceBody(request), tenant: tenant, preference: request.returnPreference)
+            return try await process(bundle: try Self.resourceBody(request), as: caller, preference: request.returnPreference)
         }
         if request.method == "POST", case .type(let type) = request.target {
-            return writeResponse(try await create(try Self.resourceBody(request), type: type, ifNoneExist: request.ifNoneExist, tenant: tenant))
+            return writeResponse(try await create(try Self.resourceBody(request), type: type, ifNoneExist: request.ifNoneExist, as: caller))
         }
         if Self.isRead(request) {
             return try await database.read { database in
-                try await execute(request, in: StoreContext(database: database, tenant: tenant))
+                try await execute(request, in: StoreContext(database: database, caller: caller))
             }
         }
-        return try await write(tenant: tenant) { context in
+        return try await write(as: caller) { context in
             try await execute(request, in: context)
         }
     }
@@ -56,21 +56,21 @@ extension FHIRStore {
     }
 
     func execute(_ request: FHIRRequest, in context: StoreContext) async throws -> FHIRResponse {
-        let tenant = context.tenant
+        let caller = context.caller
         let database = context.database
         switch (request.method, request.target) {
         case ("GET", .instance(let type, let id)), ("HEAD", .instance(let type, let id)):
-            return FHIRResponse(status: 200, resource: try await read(type, id, tenant: tenant, on: database))
+            return FHIRResponse(status: 200, resource: try await read(type, id, caller: caller, on: database))
         case ("GET", .version(let type, let id, let version)), ("HEAD", .version(let type, let id, let version)):
-            return FHIRResponse(status: 200, resource: try await vread(type, id, version: version, tenant: tenant, on: database))
+            return FHIRResponse(status: 200, resource: try await vread(type, id, version: version, caller: caller, on: database))
         case ("GET", .type(let type)), ("POST", .typeSearch(let type)):
             return try await searchResponse(type: type, request.query, path: type, handling: request.handling, in: context)
         case ("GET", .system), ("POST", .systemSearch):
             return try await searchResponse(type: nil, request.query, path: "", handling: request.handling, in: context)
         case ("GET", .systemHistory), ("GET", .typeHistory), ("GET", .instanceHistory):
-            return try await historyResponse(request, tenant: tenant)
+            return try await historyResponse(request, as: caller)
         case ("GET", .instanceOperation("Patient", let id, "everything")), ("POST", .instanceOperation("Patient", let id, "everything")):
-            return try await everythingResponse(patient: id, request.query, tenant: tenant)
+            return try await everythingResponse(patient: id, request.query, as: caller)
         case ("POST", .typeOperation(let type, "validate")):
             return try validateResponse(request, type: type)
         case ("POST", .instanceOperation(let type, _, "validate")):
@@ -151,12 +151,12 @@ extension FHIRStore {
 
     func searchResponse(type: String?, _ parameters: [(String, String)], path: String, handling: SearchQuery.Handling, in context: StoreContext) async throws -> FHIRResponse {
         let query = try SearchQuery.parse(resourceType: type, parameters: parameters, handling: handling, registry: registry)
-        let result = try await search(query, tenant: context.tenant, on: context.database)
+        let result = try await search(query, caller: context.caller, on: context.database)
         let bundle = try builder().searchset(result, path: path, parameters: query.linkParameters, summary: query.summary, elements: query.elements)
         return FHIRResponse(status: 200, json: bundle)
     }
 
-    func historyResponse(_ request: FHIRRequest, tenant: TenantID) async throws -> FHIRResponse {
+    func historyResponse(_ request: FHIRRequest, as caller: Caller) async throws -> FHIRResponse {
         var since: Int64?
         var count = SearchQuery.defaultCount
         var cursor: String?
@@ -186,11 +186,11 @@ extension FHIRStore {
         case .typeHistory(let type): (scope, path) = (.type(type), "\(type)/_history")
         default: (scope, path) = (.system, "_history")
         }
-        let result = try await history(scope, since: since, count: count, cursor: cursor, tenant: tenant)
+        let result = try await history(scope, since: since, count: count, cursor: cursor, as: caller)
         return FHIRResponse(status: 200, json: builder().history(result, path: path, parameters: links))
     }
 
-    func everythingResponse(patient id: String, _ parameters: [(String, String)], tenant: TenantID) async throws -> FHIRResponse {
+    func everythingResponse(patient id: String, _ parameters: [(String, String)], as caller: Caller) async throws -> FHIRResponse {
         var since: Int64?
         var types: [String] = []
         var count = SearchQuery.defaultCount
@@ -217,7 +217,7 @@ extension FHIRStore {
             default: throw FHIRError.invalid("Unknown $everything parameter \(name) (use _since, _type, _count).")
             }
         }
-        let result = try await everything(patient: id, since: since, types: types, count: count, cursor: cursor, tenant: tenant)
+        let result = try await everything(patient: id, since: since, types: types, count: count, cursor: cursor, as: caller)
         let bundle = try builder().searchset(result, path: "Patient/\(id)/$everything", parameters: links, summary: nil, elements: nil)
         return FHIRResponse(status: 200, json: bundle)
     }

@@ -7,9 +7,10 @@ extension FHIRStore {
     /// `Patient/[id]/$everything` (FHIR R4 Patient-everything): the patient, every resource in
     /// its compartment, and the resources those refer to that are in no patient's compartment
     /// (practitioners, organizations, locations, medications…), paged by row id.
-    public func everything(patient id: String, since: Int64?, types: [String], count: Int, cursor: String?, tenant: TenantID) async throws -> SearchResult {
-        try await database.read { database in
-            let patient = try await read("Patient", id, tenant: tenant, on: database)
+    public func everything(patient id: String, since: Int64?, types: [String], count: Int, cursor: String?, as caller: Caller) async throws -> SearchResult {
+        let tenant = caller.tenant
+        return try await database.read { database in
+            let patient = try await read("Patient", id, caller: caller, on: database)
             // The compartment drives (see SearchSQLBuilder.filter for why a derived table).
             let members: SQLQueryString = """
                 (SELECT c.rid AS rid FROM fhir_compartments c WHERE c.compartment_type = 'Patient' AND c.compartment_id = \(bind: id)
@@ -18,6 +19,7 @@ extension FHIRStore {
             var conditions: SQLQueryString = "r.rid = d.rid AND r.tenant_id = \(bind: tenant.rawValue) AND r.deleted = \(bind: false)"
             if !types.isEmpty { conditions += " AND r.resource_type IN (\(binds: types))" }
             if let since { conditions += " AND r.last_updated >= \(bind: since)" }
+            conditions += visibility(caller, on: "r")
             let filter = SearchFilter(from: members, conditions: conditions)
             var page = conditions
             if let cursor {
@@ -41,7 +43,7 @@ extension FHIRStore {
                     SELECT DISTINCT t.rid FROM fhir_idx_reference x CROSS JOIN fhir_resources t
                     WHERE x.rid IN (\(binds: rids)) AND t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type
                     AND t.id = x.target_id AND t.deleted = \(bind: false) AND t.resource_type IN (\(binds: outside))
-                    """
+                    """ + visibility(caller, on: "t")
                 ).all().map { try $0.decode(column: "rid", as: Int64.self) }
                 result.included = try await loadCurrent(referenced, tenant: tenant, on: database)
             }

@@ -20,7 +20,7 @@ extension FHIRStore {
             guard let last = batch.last else { break }
             after = last.0
             for (tenant, rows) in Dictionary(grouping: batch, by: \.1) {
-                try await write(tenant: tenant) { context in
+                try await write(as: .system(tenant)) { context in
                     let resources = try await loadCurrent(rows.map(\.0), tenant: tenant, on: context.database)
                     var items: [(rid: Int64, write: PreparedWrite)] = []
                     for resource in resources {

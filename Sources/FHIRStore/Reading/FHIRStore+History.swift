@@ -27,14 +27,19 @@ public struct HistoryResult: Sendable {
 extension FHIRStore {
     /// Versions newest first; `since` (epoch ms) keeps those written at or after it. Pages
     /// continue after (lastUpdated, version row) of the previous page's last entry.
-    public func history(_ scope: HistoryScope, since: Int64?, count: Int, cursor: String?, tenant: TenantID) async throws -> HistoryResult {
-        try await database.read { database in
+    public func history(_ scope: HistoryScope, since: Int64?, count: Int, cursor: String?, as caller: Caller) async throws -> HistoryResult {
+        let tenant = caller.tenant
+        // A version is visible to whoever may see its resource as it is now.
+        let visible = visibility(caller, on: "r")
+        let from: SQLQueryString = caller.read.everything ? "fhir_versions v" : "fhir_versions v JOIN fhir_resources r ON r.rid = v.rid"
+        return try await database.read { database in
             var filter: SQLQueryString = "v.tenant_id = \(bind: tenant.rawValue)"
             var order = "v.last_updated DESC, v.vid DESC"
             switch scope {
             case .instance(let type, let id):
                 let row = try await database.raw(
-                    "SELECT rid FROM fhir_resources WHERE tenant_id = \(bind: tenant.rawValue) AND resource_type = \(bind: type) AND id = \(bind: id)"
+                    "SELECT r.rid FROM fhir_resources r WHERE r.tenant_id = \(bind: tenant.rawValue) AND r.resource_type = \(bind: type) AND r.id = \(bind: id)"
+                        + visible
                 ).first()
                 guard let rid = try row?.decode(column: "rid", as: Int64.self) else {
                     throw FHIRError.notFound("\(type)/\(id) does not exist.")
@@ -43,13 +48,13 @@ extension FHIRStore {
                 filter = "v.rid = \(bind: rid)"
                 order = "v.version DESC"
             case .type(let type):
-                filter += " AND v.resource_type = \(bind: type)"
+                filter += " AND v.resource_type = \(bind: type)" + visible
             case .system:
-                break
+                filter += visible
             }
             if let since { filter += " AND v.last_updated >= \(bind: since)" }
             var result = HistoryResult()
-            let total = try await database.raw("SELECT COUNT(*) AS total FROM fhir_versions v WHERE \(filter)").first()
+            let total = try await database.raw("SELECT COUNT(*) AS total FROM \(from) WHERE \(filter)").first()
             result.total = try total?.decode(column: "total", as: Int.self)
             var page = filter
             if let cursor {
@@ -59,7 +64,7 @@ extension FHIRStore {
             let rows = try await database.raw(
                 """
                 SELECT v.vid, v.rid, v.resource_type, v.id, v.version, v.last_updated, v.deleted, v.method, v.key_id, v.body
-                FROM fhir_versions v WHERE \(page) ORDER BY \(unsafeRaw: order) LIMIT \(literal: count + 1)
+                FROM \(from) WHERE \(page) ORDER BY \(unsafeRaw: order) LIMIT \(literal: count + 1)
                 """
             ).all()
             let pageRows = Array(rows.prefix(count))

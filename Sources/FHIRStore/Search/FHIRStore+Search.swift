@@ -14,18 +14,19 @@ extension FHIRStore {
     /// Matches of the driving criterion above which a page is read by walking the type.
     static let narrowDriver = 5000
 
-    public func search(_ query: SearchQuery, tenant: TenantID) async throws -> SearchResult {
+    public func search(_ query: SearchQuery, as caller: Caller) async throws -> SearchResult {
         try await database.read { database in
-            try await search(query, tenant: tenant, on: database)
+            try await search(query, caller: caller, on: database)
         }
     }
 
-    func searchBuilder(_ tenant: TenantID) -> SearchSQLBuilder {
-        SearchSQLBuilder(keys: keys, tenant: tenant, baseURL: baseURL, dialect: dialect, now: now())
+    func searchBuilder(_ caller: Caller) -> SearchSQLBuilder {
+        SearchSQLBuilder(keys: keys, tenant: caller.tenant, grant: caller.read, baseURL: baseURL, dialect: dialect, now: now())
     }
 
-    func search(_ query: SearchQuery, tenant: TenantID, on database: any SQLDatabase) async throws -> SearchResult {
-        var builder = searchBuilder(tenant)
+    func search(_ query: SearchQuery, caller: Caller, on database: any SQLDatabase) async throws -> SearchResult {
+        let tenant = caller.tenant
+        var builder = searchBuilder(caller)
         let predicates = try builder.predicates(query.criteria, type: query.resourceType, on: "r")
         let filter = builder.filter(predicates, type: query.resourceType, types: query.types)
         // A page is read by starting from the most selective criterion when it matches few
@@ -78,7 +79,7 @@ extension FHIRStore {
             }
         }
         if !query.includes.isEmpty || !query.revIncludes.isEmpty {
-            result.included = try await included(from: result.matches, query: query, tenant: tenant, on: database)
+            result.included = try await included(from: result.matches, query: query, caller: caller, on: database)
         }
         return result
     }
@@ -168,21 +169,23 @@ extension FHIRStore {
     /// Ids of live resources of `type` matching conditional-operation criteria (FHIR R4
     /// §3.1.0.8): at most `limit` of them. Unknown parameters are refused rather than ignored,
     /// because ignoring one would widen what a conditional update or delete touches.
-    func matching(_ type: String, criteria: [(String, String)], limit: Int, tenant: TenantID, on database: any SQLDatabase) async throws -> [(rid: Int64, id: String)] {
+    func matching(_ type: String, criteria: [(String, String)], limit: Int, caller: Caller, on database: any SQLDatabase) async throws -> [(rid: Int64, id: String)] {
         let controls: Set<String> = ["_count", "_sort", "_summary", "_elements", "_total", "_include", "_revinclude", "_format", "_pretty"]
         let filtered = criteria.filter { !controls.contains($0.0.split(separator: ":").first.map(String.init) ?? $0.0) }
         guard !filtered.isEmpty else {
             throw FHIRError.invalid("A conditional operation needs search parameters to select the resource.")
         }
         let query = try SearchQuery.parse(resourceType: type, parameters: filtered, handling: .strict, registry: registry)
-        var builder = searchBuilder(tenant)
+        var builder = searchBuilder(caller)
         let filter = try builder.filter(query.criteria, type: type)
         let rows = try await database.raw("SELECT r.rid, r.id FROM \(filter.from) WHERE \(filter.conditions) ORDER BY r.rid LIMIT \(literal: limit)").all()
         return try rows.map { (try $0.decode(column: "rid", as: Int64.self), try $0.decode(column: "id", as: String.self)) }
     }
 
     /// Resources named by `_include` and `_revinclude`, following `:iterate` up to a few levels.
-    func included(from matches: [StoredResource], query: SearchQuery, tenant: TenantID, on database: any SQLDatabase) async throws -> [StoredResource] {
+    func included(from matches: [StoredResource], query: SearchQuery, caller: Caller, on database: any SQLDatabase) async throws -> [StoredResource] {
+        let tenant = caller.tenant
+        let access = grantSQL(tenant)
         let limit = 1000
         var seen = Set(matches.map(\.rid))
         var included: [StoredResource] = []
@@ -201,6 +204,7 @@ extension FHIRStore {
                     AND t.tenant_id = \(bind: tenant.rawValue) AND t.resource_type = x.target_type AND t.id = x.target_id AND t.deleted = \(bind: false)
                     """
                 if let target = directive.targetType { sql += " AND x.target_type = \(bind: target)" }
+                if let visible = access.condition(caller.read, on: "t") { sql += " AND " + visible }
                 found += try await database.raw(sql).all().map { try $0.decode(column: "rid", as: Int64.self) }
             }
             for directive in query.revIncludes where round == 0 || directive.iterate {
@@ -210,10 +214,11 @@ extension FHIRStore {
                 let targets = byType.map { type, resources -> SQLQueryString in
                     "x.target_type = \(bind: type) AND x.target_id IN (\(binds: resources.map(\.id)))"
                 }.ored()
-                let sql: SQLQueryString = """
+                var sql: SQLQueryString = """
                     SELECT DISTINCT s.rid FROM fhir_idx_reference x CROSS JOIN fhir_resources s
                     WHERE x.pid IN (\(binds: pids)) AND \(targets) AND s.rid = x.rid AND s.tenant_id = \(bind: tenant.rawValue) AND s.deleted = \(bind: false)
                     """
+                if let visible = access.condition(caller.read, on: "s") { sql += " AND " + visible }
                 found += try await database.raw(sql).all().map { try $0.decode(column: "rid", as: Int64.self) }
             }
             let fresh = found.filter { seen.insert($0).inserted }.prefix(limit - included.count)

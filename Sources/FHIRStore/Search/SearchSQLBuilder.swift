@@ -8,6 +8,8 @@ import Storage
 struct SearchSQLBuilder {
     let keys: SearchParameterKeys
     let tenant: TenantID
+    /// What the caller may see: every scope carries it, so filtering happens before paging.
+    let grant: Grant
     let baseURL: String
     let dialect: SQLDialectKind
     /// Now, in epoch milliseconds, for the `ap` prefix.
@@ -20,9 +22,10 @@ struct SearchSQLBuilder {
     /// The largest string in byte order, for prefix ranges (`value BETWEEN p AND p + max`).
     static let highest = "\u{10FFFF}"
 
-    init(keys: SearchParameterKeys, tenant: TenantID, baseURL: String, dialect: SQLDialectKind, now: Int64) {
+    init(keys: SearchParameterKeys, tenant: TenantID, grant: Grant = .everything, baseURL: String, dialect: SQLDialectKind, now: Int64) {
         self.keys = keys
         self.tenant = tenant
+        self.grant = grant
         self.baseURL = baseURL
         self.dialect = dialect
         self.now = now
@@ -43,6 +46,9 @@ struct SearchSQLBuilder {
             sql += " AND \(unsafeRaw: resource).resource_type IN (\(binds: types))"
         }
         sql += " AND \(unsafeRaw: resource).deleted = \(bind: false)"
+        if let access = GrantSQL(keys: keys, tenant: tenant).condition(grant, on: resource) {
+            sql += " AND " + access
+        }
         return sql
     }
 

@@ -39,7 +39,7 @@ actor CreateBatcher {
         }
         waiting = kept
         do {
-            let stored = try await store.write(tenant: tenant) { context in
+            let stored = try await store.write(as: .system(tenant)) { context in
                 try await store.insertNew([write] + others.map(\.write), method: "POST", in: context)
             }
             for (other, resource) in zip(others, stored.dropFirst()) { other.continuation.resume(returning: .written(resource)) }

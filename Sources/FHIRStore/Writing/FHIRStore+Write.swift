@@ -6,14 +6,14 @@ import Storage
 extension FHIRStore {
     /// Runs one write transaction, again if a concurrent writer won a race on a unique key
     /// (two clients creating the same id) or the engine asks for a retry.
-    func write<T: Sendable>(tenant: TenantID, _ body: (StoreContext) async throws -> T) async throws -> T {
+    func write<T: Sendable>(as caller: Caller, _ body: (StoreContext) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
                 let written = WriteCounter()
-                let key = try await keyRing.activeKey(for: tenant)
+                let key = try await keyRing.activeKey(for: caller.tenant)
                 let result = try await database.transaction { database in
-                    try await body(StoreContext(database: database, tenant: tenant, sealingKey: key, written: written))
+                    try await body(StoreContext(database: database, caller: caller, sealingKey: key, written: written))
                 }
                 if statistics.recordWrites(written.value) {
                     await statistics.analyze(self.database)
@@ -61,13 +61,17 @@ extension FHIRStore {
     // MARK: create
 
     /// `POST [type]`, conditional with `If-None-Exist` (FHIR R4 §3.1.0.8.1).
-    public func create(_ resource: JSON, type: String, ifNoneExist: [(String, String)]? = nil, tenant: TenantID) async throws -> WriteOutcome {
+    public func create(_ resource: JSON, type: String, ifNoneExist: [(String, String)]? = nil, as caller: Caller) async throws -> WriteOutcome {
         try validateForWrite(resource, type: type)
         guard ifNoneExist != nil else {
             let write = prepare(resource, type: type, id: ids.makeID(), version: 1, lastUpdated: now())
-            return WriteOutcome(kind: .created, resource: try await creates.create(write, tenant: tenant, store: self))
+            if !caller.write.everything {
+                try await database.read { database in try await authorizeWrite(write, caller: caller, on: database) }
+            }
+            // Authorised here: the batch is written as the server, with other callers' creates.
+            return WriteOutcome(kind: .created, resource: try await creates.create(write, tenant: caller.tenant, store: self))
         }
-        return try await write(tenant: tenant) { context in
+        return try await write(as: caller) { context in
             try await create(resource, type: type, ifNoneExist: ifNoneExist, id: nil, in: context)
         }
     }
@@ -75,7 +79,7 @@ extension FHIRStore {
     func create(_ resource: JSON, type: String, ifNoneExist: [(String, String)]?, id: String?, in context: StoreContext) async throws -> WriteOutcome {
         if let criteria = ifNoneExist {
             try await lockConditional(type, in: context)
-            let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+            let matches = try await matching(type, criteria: criteria, limit: 2, caller: context.caller, on: context.database)
             if matches.count > 1 {
                 throw FHIRError(status: 412, .multipleMatches, "If-None-Exist matches more than one \(type); make the criteria more selective.")
             }
@@ -93,12 +97,12 @@ extension FHIRStore {
 
     /// `PUT [type]/[id]`: a new version, or the resource itself when the id is new
     /// (update as create, FHIR R4 §3.1.0.4.1). `ifMatch` is the version the client read.
-    public func update(_ resource: JSON, type: String, id: String, ifMatch: Int? = nil, tenant: TenantID) async throws -> WriteOutcome {
+    public func update(_ resource: JSON, type: String, id: String, ifMatch: Int? = nil, as caller: Caller) async throws -> WriteOutcome {
         try validateForWrite(resource, type: type)
         guard resource["id"]?.stringValue == id else {
             throw FHIRError.invalid("The resource id must be present in the body and equal the id in the URL (\(id)).")
         }
-        return try await write(tenant: tenant) { context in
+        return try await write(as: caller) { context in
             try await update(resource, type: type, id: id, ifMatch: ifMatch, method: "PUT", in: context)
         }
     }
@@ -119,16 +123,16 @@ extension FHIRStore {
     }
 
     /// `PUT [type]?criteria` (FHIR R4 §3.1.0.8.2).
-    public func conditionalUpdate(_ resource: JSON, type: String, criteria: [(String, String)], ifMatch: Int? = nil, tenant: TenantID) async throws -> WriteOutcome {
+    public func conditionalUpdate(_ resource: JSON, type: String, criteria: [(String, String)], ifMatch: Int? = nil, as caller: Caller) async throws -> WriteOutcome {
         try validateForWrite(resource, type: type)
-        return try await write(tenant: tenant) { context in
+        return try await write(as: caller) { context in
             try await conditionalUpdate(resource, type: type, criteria: criteria, ifMatch: ifMatch, in: context)
         }
     }
 
     func conditionalUpdate(_ resource: JSON, type: String, criteria: [(String, String)], ifMatch: Int?, in context: StoreContext) async throws -> WriteOutcome {
         try await lockConditional(type, in: context)
-        let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+        let matches = try await matching(type, criteria: criteria, limit: 2, caller: context.caller, on: context.database)
         let bodyID = resource["id"]?.stringValue
         switch matches.count {
         case 0:
@@ -152,8 +156,8 @@ extension FHIRStore {
     // MARK: patch
 
     /// `PATCH [type]/[id]` with a JSON Patch document (FHIR R4 §3.1.0.6).
-    public func patch(_ type: String, _ id: String, patch: JSONPatch, ifMatch: Int? = nil, tenant: TenantID) async throws -> WriteOutcome {
-        try await write(tenant: tenant) { context in
+    public func patch(_ type: String, _ id: String, patch: JSONPatch, ifMatch: Int? = nil, as caller: Caller) async throws -> WriteOutcome {
+        try await write(as: caller) { context in
             try await applyPatch(type, id, patch: patch, ifMatch: ifMatch, in: context)
         }
     }
@@ -178,15 +182,15 @@ extension FHIRStore {
     }
 
     /// `PATCH [type]?criteria`: patches the one matching resource.
-    public func conditionalPatch(_ type: String, criteria: [(String, String)], patch: JSONPatch, ifMatch: Int? = nil, tenant: TenantID) async throws -> WriteOutcome {
-        try await write(tenant: tenant) { context in
+    public func conditionalPatch(_ type: String, criteria: [(String, String)], patch: JSONPatch, ifMatch: Int? = nil, as caller: Caller) async throws -> WriteOutcome {
+        try await write(as: caller) { context in
             try await conditionalPatch(type, criteria: criteria, patch: patch, ifMatch: ifMatch, in: context)
         }
     }
 
     func conditionalPatch(_ type: String, criteria: [(String, String)], patch: JSONPatch, ifMatch: Int?, in context: StoreContext) async throws -> WriteOutcome {
         try await lockConditional(type, in: context)
-        let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+        let matches = try await matching(type, criteria: criteria, limit: 2, caller: context.caller, on: context.database)
         guard matches.count < 2 else { throw FHIRError(status: 412, .multipleMatches, "The criteria match more than one \(type).") }
         guard let match = matches.first else { throw FHIRError.notFound("No \(type) matches the criteria.") }
         return try await applyPatch(type, match.id, patch: patch, ifMatch: ifMatch, in: context)
@@ -195,8 +199,8 @@ extension FHIRStore {
     // MARK: delete
 
     /// `DELETE [type]/[id]`: a logical delete, kept in history; later reads answer 410.
-    public func delete(_ type: String, _ id: String, ifMatch: Int? = nil, tenant: TenantID) async throws -> WriteOutcome {
-        try await write(tenant: tenant) { context in
+    public func delete(_ type: String, _ id: String, ifMatch: Int? = nil, as caller: Caller) async throws -> WriteOutcome {
+        try await write(as: caller) { context in
             try await delete(type, id, ifMatch: ifMatch, in: context)
         }
     }
@@ -236,15 +240,15 @@ extension FHIRStore {
 
     /// `DELETE [type]?criteria` deletes the one matching resource (single mode: more than one
     /// match is refused with 412, FHIR R4 §3.1.0.8.3).
-    public func conditionalDelete(_ type: String, criteria: [(String, String)], tenant: TenantID) async throws -> WriteOutcome {
-        try await write(tenant: tenant) { context in
+    public func conditionalDelete(_ type: String, criteria: [(String, String)], as caller: Caller) async throws -> WriteOutcome {
+        try await write(as: caller) { context in
             try await conditionalDelete(type, criteria: criteria, in: context)
         }
     }
 
     func conditionalDelete(_ type: String, criteria: [(String, String)], in context: StoreContext) async throws -> WriteOutcome {
         try await lockConditional(type, in: context)
-        let matches = try await matching(type, criteria: criteria, limit: 2, tenant: context.tenant, on: context.database)
+        let matches = try await matching(type, criteria: criteria, limit: 2, caller: context.caller, on: context.database)
         guard matches.count < 2 else {
             throw FHIRError(status: 412, .multipleMatches, "The criteria match more than one \(type); conditional delete removes one resource at a time.")
         }

@@ -16,7 +16,8 @@ struct CurrentRow: Sendable {
 /// What one interaction works on: a connection (inside BEGIN…COMMIT for writes) and the tenant.
 struct StoreContext: Sendable {
     let database: any SQLDatabase
-    let tenant: TenantID
+    let caller: Caller
+    var tenant: TenantID { caller.tenant }
     /// The tenant's active data key, fetched before the transaction began: creating a key
     /// takes a write transaction of its own, which the single SQLite writer could not start
     /// while this one holds it.
@@ -60,15 +61,18 @@ extension FHIRStore {
             """
         ).first()
         guard let row else { return nil }
-        return CurrentRow(
+        let current = CurrentRow(
             rid: try row.decode(column: "rid", as: Int64.self), version: try row.decode(column: "version", as: Int.self),
             lastUpdated: try row.decode(column: "last_updated", as: Int64.self), deleted: try row.decode(column: "deleted", as: Bool.self),
             indexTables: try row.decode(column: "index_tables", as: Int.self))
+        try await authorizeChange(of: current, type: type, id: id, in: context)
+        return current
     }
 
     /// Stores brand-new resources (version 1) in a few multi-row statements.
     func insertNew(_ writes: [PreparedWrite], method: String, in context: StoreContext) async throws -> [StoredResource] {
         guard !writes.isEmpty else { return [] }
+        for write in writes { try await authorize(write, in: context) }
         var rids: [String: Int64] = [:]
         for chunk in writes.chunked(500) {
             var insert = SQLQueryString(
@@ -96,6 +100,7 @@ extension FHIRStore {
 
     /// Stores a new version over the current row (which must be locked by `currentRow`).
     func storeVersion(_ write: PreparedWrite, over current: CurrentRow, method: String, in context: StoreContext) async throws -> StoredResource {
+        try await authorize(write, in: context)
         let updated = try await context.database.raw(
             """
             UPDATE fhir_resources SET version = \(bind: write.version), last_updated = \(bind: write.lastUpdated),

@@ -16,14 +16,14 @@ public enum DemoData {
         var probe = SearchQuery(resourceType: nil)
         probe.count = 1
         probe.total = TotalMode.none
-        guard try await store.search(probe, tenant: tenant).matches.isEmpty else { return 0 }
+        guard try await store.search(probe, as: .system(tenant)).matches.isEmpty else { return 0 }
         return try await load(into: store, tenant: tenant)
     }
 
     @discardableResult
     public static func load(into store: FHIRStore, tenant: TenantID) async throws -> Int {
         var written = 0
-        let staff = try await store.process(bundle: staffBundle(), tenant: tenant, preference: .minimal)
+        let staff = try await store.process(bundle: staffBundle(), as: .system(tenant), preference: .minimal)
         let locations = staff.json?["entry"]?.arrayValue?.compactMap { $0["response"]?["location"]?.stringValue } ?? []
         let references = locations.map { location in location.split(separator: "/").prefix(2).joined(separator: "/") }
         written += references.count
@@ -32,7 +32,7 @@ public enum DemoData {
             organizationReference: references.first { $0.hasPrefix("Organization/") })
         for index in 0..<patientCount {
             let bundle = population.patientBundle(index)
-            _ = try await store.process(bundle: bundle, tenant: tenant, preference: .minimal)
+            _ = try await store.process(bundle: bundle, as: .system(tenant), preference: .minimal)
             written += bundle["entry"]?.arrayValue?.count ?? 0
         }
         return written

@@ -39,7 +39,7 @@ struct FHIRController {
                 return render(FHIRResponse(status: 200, json: capabilityStatement), preference: .representation, request: request, mediaType: mediaType, pretty: pretty)
             }
             let fhirRequest = try await interaction(request, target: target, query: query)
-            let response = try await store.perform(fhirRequest, tenant: tenant)
+            let response = try await store.perform(fhirRequest, as: .system(tenant))
             if let notModified = notModified(request, response) { return notModified }
             return render(try view(response, query: query, target: target), preference: fhirRequest.returnPreference, request: request, mediaType: mediaType, pretty: pretty)
         } catch let error as FHIRError {

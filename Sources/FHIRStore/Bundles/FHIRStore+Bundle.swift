@@ -40,6 +40,22 @@ extension FHIRStore {
         return try await batch(entries, as: caller, preference: preference)
     }
 
+    /// Runs a transaction Bundle and `alongside` in one database transaction: for services
+    /// that keep operational rows in step with resources (an account with its Practitioner),
+    /// so that neither is written without the other.
+    public func transaction(
+        _ bundle: JSON, as caller: Caller, alongside: @escaping @Sendable (any SQLDatabase) async throws -> Void
+    ) async throws -> FHIRResponse {
+        guard bundle["resourceType"]?.stringValue == "Bundle", bundle["type"]?.stringValue == "transaction" else {
+            throw FHIRError.invalid("Expected a transaction Bundle.")
+        }
+        let issues = ResourceValidator(model: registry.model, options: .init(allowConditionalReferences: true)).validate(bundle, expectedType: "Bundle")
+        if !issues.isEmpty { throw FHIRError(status: 400, issues: issues) }
+        let entries = bundle["entry"]?.arrayValue ?? []
+        let planned = try entries.enumerated().map { index, entry throws(FHIRError) in try plan(entry, index: index, preference: .minimal) }
+        return try await transaction(planned, as: caller, preference: .minimal, alongside: alongside)
+    }
+
     func plan(_ entry: JSON, index: Int, preference: ReturnPreference) throws(FHIRError) -> PlannedEntry {
         let path = "Bundle.entry[\(index)]"
         guard let request = entry["request"], let method = request["method"]?.stringValue, let url = request["url"]?.stringValue else {

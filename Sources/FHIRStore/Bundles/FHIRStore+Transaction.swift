@@ -7,7 +7,10 @@ import Storage
 /// Transaction Bundles (FHIR R4 §3.1.0.11.2): all entries or none, processed in the order the
 /// standard prescribes, with `urn:uuid:` and conditional references resolved.
 extension FHIRStore {
-    func transaction(_ entries: [PlannedEntry], as caller: Caller, preference: ReturnPreference) async throws -> FHIRResponse {
+    func transaction(
+        _ entries: [PlannedEntry], as caller: Caller, preference: ReturnPreference,
+        alongside: (@Sendable (any SQLDatabase) async throws -> Void)? = nil
+    ) async throws -> FHIRResponse {
         // A Bundle without conditional parts resolves without the database: its ids, its
         // references and the CPU-heavy preparation of its new resources are done before the
         // write lock is taken, so that concurrent Bundles overlap on all cores.
@@ -61,6 +64,7 @@ extension FHIRStore {
                 }
             }
             resolved.creations = nil
+            try await alongside?(context.database)
             let results = resolved.entries.map { entry in
                 Self.responseEntry(responses[entry.index] ?? FHIRResponse(status: 200), preference: preference, baseURL: baseURL)
             }

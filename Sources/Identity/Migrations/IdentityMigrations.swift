@@ -1,0 +1,37 @@
+import Storage
+
+/// Identity's tables: accounts, refresh tokens and token-signing keys. Names, birth dates and
+/// roles' details live in the FHIR resources behind each account (Practitioner,
+/// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
+public enum IdentityMigrations {
+    public static let all: [Migration] = [accounts]
+
+    static let accounts = Migration(
+        id: 200, name: "accounts, refresh tokens and signing keys",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, username TEXT NOT NULL, email TEXT,
+                    role TEXT NOT NULL, hospital_id TEXT, practitioner_id TEXT, patient_id TEXT,
+                    password_hash TEXT NOT NULL, must_change_password \(ddl.boolean) NOT NULL, active \(ddl.boolean) NOT NULL,
+                    created_at \(ddl.bigint) NOT NULL, updated_at \(ddl.bigint) NOT NULL, password_changed_at \(ddl.bigint))
+                """,
+                "CREATE UNIQUE INDEX accounts_username ON accounts (tenant_id, username)",
+                "CREATE INDEX accounts_hospital ON accounts (tenant_id, hospital_id, role)",
+                """
+                CREATE TABLE refresh_tokens (
+                    token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, account_id TEXT NOT NULL, family_id TEXT NOT NULL,
+                    issued_at \(ddl.bigint) NOT NULL, expires_at \(ddl.bigint) NOT NULL, used_at \(ddl.bigint), revoked_at \(ddl.bigint))
+                """,
+                "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id)",
+                "CREATE INDEX refresh_tokens_account ON refresh_tokens (account_id)",
+                """
+                CREATE TABLE signing_keys (
+                    kid TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, algorithm TEXT NOT NULL, public_jwk TEXT NOT NULL,
+                    key_id TEXT NOT NULL, sealed_key \(ddl.blob) NOT NULL, created_at \(ddl.bigint) NOT NULL, retired_at \(ddl.bigint))
+                """,
+            ]
+        },
+        down: { _ in ["DROP TABLE signing_keys", "DROP TABLE refresh_tokens", "DROP TABLE accounts"] })
+}

@@ -3,6 +3,7 @@ import Foundation
 import FHIR
 import FHIRStore
 import Hummingbird
+import Identity
 import Logging
 import Storage
 
@@ -28,6 +29,15 @@ public func buildApplication(
         baseURL: platform.fhir.baseURL, softwareVersion: hygieVersion,
         releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000))
     ).build()
+    APIController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
+    if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
+        // Said once, when the account is made; nothing is printed on later starts.
+        print(
+            """
+            Hygie: created the first super admin account "\(created)" with the default password "\(PasswordHasher.defaultPassword)".
+            Sign in and choose a new password: nothing else is allowed until you do.
+            """)
+    }
     FHIRController(
         store: platform.fhir, tenant: configuration.defaultTenant, maximumBodySize: configuration.maxRequestBodySize,
         capabilityStatement: capabilities, logger: logger

@@ -2,6 +2,7 @@ import Core
 import FHIR
 import FHIRStore
 import Foundation
+import Identity
 import Logging
 import Storage
 
@@ -22,9 +23,10 @@ public struct Platform: Sendable {
     public let store: any SQLStore
     public let keyRing: KeyRing
     public let fhir: FHIRStore
+    public let identity: IdentityService
 
     /// Every migration, in order. Modules own their tables; ids are unique across them.
-    public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all
+    public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all
 
     /// Opens the configured database, creating `./data` (and its blob directory) for the
     /// embedded one.
@@ -51,7 +53,12 @@ public struct Platform: Sendable {
             let fhir = try await FHIRStore.open(
                 database: store, keyRing: keyRing, clock: environment.clock, ids: environment.ids,
                 baseURL: configuration.resolvedBaseURL + "/fhir", logger: logger)
-            return Platform(store: store, keyRing: keyRing, fhir: fhir)
+            let signer = TokenSigner(store: store, keyRing: keyRing, clock: environment.clock, ids: environment.ids, tenant: configuration.defaultTenant)
+            try await signer.load()
+            let identity = IdentityService(
+                fhir: fhir, signer: signer, clock: environment.clock, ids: environment.ids, issuer: configuration.resolvedBaseURL,
+                logger: logger)
+            return Platform(store: store, keyRing: keyRing, fhir: fhir, identity: identity)
         } catch {
             await store.close()
             throw error

@@ -27,6 +27,8 @@ import Testing
     @Test func typeAndSystemHistoryWithSinceAndPaging() async throws {
         let clock = FixedWallClockBox.make("2024-05-01T00:00:00Z")
         try await withTestApp(clock: clock) { fhir in
+            // The first super admin's Practitioner and PractitionerRole are already there.
+            let existing = try await fhir.get("/fhir/_history").total ?? 0
             try await fhir.create(Fixture.patient(family: "Before"))
             clock.advance(by: 3600)
             for index in 0..<4 {
@@ -35,7 +37,8 @@ import Testing
             }
             try await fhir.create(["resourceType": "Organization", "name": "Org"])
             #expect(try await fhir.get("/fhir/Patient/_history").total == 5)
-            #expect(try await fhir.get("/fhir/_history").total == 6)
+            let system = try await fhir.get("/fhir/_history")
+            #expect(system.total == existing + 6)
             let since = try await fhir.get("/fhir/Patient/_history?_since=2024-05-01T00:30:00Z")
             #expect(since.total == 4)
             var seen: [String] = []

@@ -1,0 +1,187 @@
+import Access
+import Core
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Identity
+import Logging
+import NIOCore
+
+/// `/api/v1`: sign-in, the caller's own account, hospitals, hospital admins, staff and
+/// patient accounts. Every route but sign-in needs a Bearer access token; until an account
+/// has chosen its own password, only `/auth/me`, `/auth/password` and `/auth/logout` answer.
+struct APIController {
+    let identity: IdentityService
+    let tenant: TenantID
+    let logger: Logger
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let api = router.group("api/v1")
+        api.post("auth/login", use: wrap { request, context in
+            let body = try await decode(LoginBody.self, request, context)
+            let pair = try await identity.login(username: body.username, password: body.password, tenant: tenant, address: address(context))
+            return try json(TokenBody(pair))
+        })
+        api.post("auth/refresh", use: wrap { request, context in
+            let body = try await decode(RefreshBody.self, request, context)
+            return try json(TokenBody(try await identity.refresh(body.refresh_token, tenant: tenant)))
+        })
+        api.post("auth/logout", use: wrap { request, context in
+            _ = try await authenticate(request, context, allowPendingPassword: true)
+            let body = try await decode(RefreshBody.self, request, context)
+            try await identity.logout(refreshToken: body.refresh_token, tenant: tenant)
+            return Response(status: .noContent)
+        })
+        api.get("auth/me", use: wrap { request, context in
+            try json(AccountView(try await authenticate(request, context, allowPendingPassword: true)))
+        })
+        api.post("auth/password", use: wrap { request, context in
+            let account = try await authenticate(request, context, allowPendingPassword: true)
+            let body = try await decode(PasswordBody.self, request, context)
+            try await identity.changePassword(of: account, current: body.current_password, new: body.new_password)
+            return Response(status: .noContent)
+        })
+
+        api.get("admin/hospitals", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let hospitals = try await identity.hospitals(by: principal)
+            return try json(ListView(items: hospitals.map(HospitalView.init), total: hospitals.count))
+        })
+        api.post("admin/hospitals", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(HospitalBody.self, request, context)
+            let hospital = try await identity.createHospital(by: principal, name: body.name ?? "", finess: body.finess)
+            return try json(HospitalView(hospital), status: .created)
+        })
+        api.patch("admin/hospitals/:id", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(HospitalBody.self, request, context)
+            let hospital = try await identity.updateHospital(by: principal, id: try context.parameters.require("id"), name: body.name, active: body.active)
+            return try json(HospitalView(hospital))
+        })
+        api.delete("admin/hospitals/:id", use: wrap { request, context in
+            try await identity.deleteHospital(by: try await principal(request, context), id: try context.parameters.require("id"))
+            return Response(status: .noContent)
+        })
+        api.get("admin/hospital-admins", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            guard Policy.permits(principal, .manageHospitalAdmins) else { throw IdentityError.forbidden }
+            let accounts = try await identity.accounts(by: principal, hospital: nil)
+            return try json(ListView(items: accounts.map(AccountView.init), total: accounts.count))
+        })
+        api.post("admin/hospital-admins", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(NewAccountBody.self, request, context)
+            guard let hospital = body.hospital else { throw IdentityError.invalid("A hospital admin is bound to one hospital: name it in \"hospital\".") }
+            let account = try await identity.createHospitalAdmin(by: principal, try body.account(role: .hospitalAdmin), hospital: hospital)
+            return try json(AccountView(account), status: .created)
+        })
+        api.get("staff", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let hospital = request.uri.queryParameters["hospital"].map(String.init)
+            let search = request.uri.queryParameters["q"].map { String($0).lowercased() }
+            var accounts = try await identity.accounts(by: principal, hospital: hospital ?? principal.hospital)
+            if let search, !search.isEmpty { accounts = accounts.filter { $0.username.contains(search) || ($0.email?.lowercased().contains(search) ?? false) } }
+            return try json(ListView(items: accounts.map(AccountView.init), total: accounts.count))
+        })
+        api.post("staff", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(NewAccountBody.self, request, context)
+            if body.hospital != nil { throw IdentityError.invalid("Staff are bound to your hospital automatically; do not name one.") }
+            guard let code = body.role, let role = Role(rawValue: code) else {
+                throw IdentityError.invalid("Give the staff member a role: \(Role.staffRoles.map(\.rawValue).joined(separator: ", ")).")
+            }
+            return try json(AccountView(try await identity.createStaff(by: principal, try body.account(role: role))), status: .created)
+        })
+        api.patch("accounts/:id", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(AccountUpdateBody.self, request, context)
+            let account = try await identity.updateAccount(by: principal, AccountID(try context.parameters.require("id")), email: body.email, active: body.active)
+            return try json(AccountView(account))
+        })
+        api.delete("accounts/:id", use: wrap { request, context in
+            try await identity.deleteAccount(by: try await principal(request, context), AccountID(try context.parameters.require("id")))
+            return Response(status: .noContent)
+        })
+        api.post("patients", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(NewAccountBody.self, request, context)
+            let account = try await identity.createPatient(by: principal, try body.account(role: .patient), physicians: body.physicians ?? [])
+            return try json(AccountView(account), status: .created)
+        })
+    }
+
+    // MARK: plumbing
+
+    func address(_ context: AppRequestContext) -> String? {
+        context.remoteAddress
+    }
+
+    /// The account behind the Bearer token; 401 without a valid one, 403 while its password
+    /// is still the default one (unless the route is one of the few allowed then).
+    func authenticate(_ request: Request, _ context: AppRequestContext, allowPendingPassword: Bool = false) async throws -> Account {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            let (account, _) = try await identity.authenticate(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        else { throw IdentityError.unauthenticated }
+        if account.mustChangePassword, !allowPendingPassword { throw IdentityError.passwordChangeRequired }
+        return account
+    }
+
+    func principal(_ request: Request, _ context: AppRequestContext) async throws -> Principal {
+        try await authenticate(request, context).principal(address: address(context))
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AppRequestContext) async throws -> T {
+        do {
+            return try await request.decode(as: type, context: context)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw IdentityError(413, "too-large", "The request body is too large.")
+        } catch {
+            throw IdentityError.invalid("The body is not the JSON this endpoint expects (\(Self.describe(error))).")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
+        default: "not valid JSON"
+        }
+    }
+
+    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Renders errors as RFC 9457 problem details; a 5xx says nothing of its cause.
+    func wrap(_ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response) -> @Sendable (Request, AppRequestContext) async -> Response {
+        { request, context in
+            do {
+                return try await handler(request, context)
+            } catch let error as IdentityError {
+                return problem(error.status, code: error.code, detail: error.message, retryAfter: error.retryAfter)
+            } catch {
+                logger.error("API request failed", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
+                return problem(500, code: "internal", detail: "The server failed to process the request (request id \(context.requestID)).")
+            }
+        }
+    }
+
+    func problem(_ status: Int, code: String, detail: String, retryAfter: Int? = nil) -> Response {
+        let body: [String: String] = ["type": "https://hygie.health/problems/\(code)", "title": code, "detail": detail, "code": code]
+        var object = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        if var text = String(data: object, encoding: .utf8), text.hasSuffix("}") {
+            text.removeLast()
+            text += ",\"status\":\(status)}"
+            object = Data(text.utf8)
+        }
+        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
+        if status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: object)))
+    }
+}

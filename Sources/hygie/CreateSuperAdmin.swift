@@ -1,0 +1,33 @@
+import ArgumentParser
+import Core
+import HygieServer
+import Identity
+
+struct CreateSuperAdmin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create-superadmin",
+        abstract: "Create a super admin account with the default password, to be changed at first sign-in.")
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "Username of the new account (letters, digits, . - _ @).")
+    var username: String = "superadmin"
+
+    @Option(help: "E-mail address for password resets.")
+    var email: String?
+
+    func run() async throws {
+        try await storage.withPlatform(component: "identity") { platform, configuration in
+            do {
+                let account = try await platform.identity.createSuperAdmin(username: username, email: email, tenant: configuration.defaultTenant)
+                print(
+                    """
+                    Created super admin "\(account.username)" with the default password "\(PasswordHasher.defaultPassword)".
+                    Sign in and choose a new password: nothing else is allowed until you do.
+                    """)
+            } catch let error as IdentityError {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+}

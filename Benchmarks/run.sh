@@ -38,6 +38,8 @@ fi
 server=$!
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done
 
+# The benchmark runs as a backend client with system/*.*.
+export HYGIE_TOKEN=$(scripts/system-token "http://127.0.0.1:$port")
 echo "== $mode, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), hygie $(git rev-parse --short HEAD)"
 bench="$root/.build/release/hygie-bench"
 url="http://127.0.0.1:$port/fhir"

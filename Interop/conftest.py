@@ -17,6 +17,7 @@ import pytest
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEST_PASSWORD = "Interop-secret-2026"
 RECORDED = []  # (method, url, status, json) of every JSON response
 
 
@@ -44,18 +45,33 @@ def recording_session():
 class Hygie:
     """One `hygie serve` process on a data directory (restartable, killable)."""
 
-    def __init__(self, data_dir, database_url=None, demo=True):
+    def __init__(self, data_dir, database_url=None, demo=True, base_url=None):
         self.binary = os.environ.get("HYGIE_BINARY", os.path.join(ROOT, ".build", "debug", "hygie"))
         self.data_dir = data_dir
         self.database_url = database_url
         self.demo = demo
+        self.base_url = base_url
         self.port = free_port()
         self.process = None
         self.log = open(os.path.join(data_dir, "server.log"), "ab")
+        self._token = None
 
     @property
     def base(self):
         return f"http://127.0.0.1:{self.port}/fhir"
+
+    @property
+    def root(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth(self):
+        """Authorization header of a backend client registered with system/*.*: the super
+        admin signs in (choosing a password the first time), registers the client, and the
+        client takes a token with the client credentials grant."""
+        if self._token is None:
+            self._token = system_token(self.root)
+        return {"Authorization": f"Bearer {self._token}"}
 
     def start(self):
         env = dict(os.environ)
@@ -63,6 +79,8 @@ class Hygie:
             "HYGIE_HOST": "127.0.0.1", "HYGIE_PORT": str(self.port), "HYGIE_DATA_DIR": self.data_dir,
             "HYGIE_LOG_LEVEL": "warning", "HYGIE_DEMO": "1" if self.demo else "0",
         })
+        if self.base_url:
+            env["HYGIE_BASE_URL"] = self.base_url
         if self.database_url:
             env["HYGIE_DATABASE_URL"] = self.database_url
         else:
@@ -96,6 +114,27 @@ class Hygie:
             self.process.wait()
 
 
+def system_token(root):
+    session = requests.Session()
+    signed_in = session.post(f"{root}/api/v1/auth/login", json={"username": "superadmin", "password": "mediconnect"})
+    if signed_in.status_code == 200:
+        token = signed_in.json()["access_token"]
+        changed = session.post(f"{root}/api/v1/auth/password", headers={"Authorization": f"Bearer {token}"},
+                               json={"current_password": "mediconnect", "new_password": TEST_PASSWORD})
+        assert changed.status_code == 204, changed.text
+    else:
+        signed_in = session.post(f"{root}/api/v1/auth/login", json={"username": "superadmin", "password": TEST_PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
+    client = session.post(f"{root}/api/v1/admin/oauth-clients", headers={"Authorization": f"Bearer {token}"},
+                          json={"name": "interop", "grant_types": ["client_credentials"], "scope": "system/*.*"})
+    assert client.status_code == 201, client.text
+    issued = session.post(f"{root}/oauth2/token", data={"grant_type": "client_credentials", "client_id": client.json()["client_id"],
+                                                       "client_secret": client.json()["client_secret"]})
+    assert issued.status_code == 200, issued.text
+    return issued.json()["access_token"]
+
+
 def database_url(name):
     """A fresh PostgreSQL database for `name` when running against PostgreSQL."""
     url = os.environ.get("HYGIE_INTEROP_DATABASE_URL")
@@ -121,5 +160,5 @@ def hygie():
 @pytest.fixture(scope="session")
 def http(hygie):
     session = recording_session()
-    session.headers.update({"Accept": "application/fhir+json"})
+    session.headers.update({"Accept": "application/fhir+json", **hygie.auth})
     return session

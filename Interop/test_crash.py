@@ -28,8 +28,11 @@ def test_answered_transactions_survive_sigkill_and_none_is_partial():
     server = Hygie(tempfile.mkdtemp(prefix="hygie-crash-"), database_url=database_url("crash"), demo=False).start()
     acknowledged, stop = [], threading.Event()
 
+    auth = server.auth
+
     def writer(number):
         session = requests.Session()
+        session.headers.update(auth)
         sequence = 0
         while not stop.is_set():
             marker = f"w{number}-{sequence}"
@@ -54,6 +57,7 @@ def test_answered_transactions_survive_sigkill_and_none_is_partial():
     server.start()
     try:
         session = requests.Session()
+        session.headers.update(auth)
         found = {}
         url = f"{server.base}/Patient?identifier={SYSTEM}|&_count=100&_revinclude=Observation:subject"
         while url:

@@ -13,6 +13,7 @@ from conftest import record
 def connect(hygie):
     smart = client.FHIRClient(settings={"app_id": "hygie-interop", "api_base": hygie.base + "/"})
     smart.server.session.hooks["response"].append(record)
+    smart.server.session.headers.update(hygie.auth)
     return smart.server
 
 

@@ -17,13 +17,16 @@ JSON = {"Content-Type": "application/fhir+json"}
 @pytest.mark.skipif(not os.environ.get("HYGIE_INTEROP_DATABASE_URL"), reason="needs PostgreSQL")
 def test_two_processes_sharing_postgresql_keep_versions_straight():
     url = database_url("twoservers")
-    first = Hygie(tempfile.mkdtemp(prefix="hygie-a-"), database_url=url, demo=False).start()
+    # Two nodes of one deployment: the same public URL (it is the tokens' issuer).
+    public = "http://hygie.example"
+    first = Hygie(tempfile.mkdtemp(prefix="hygie-a-"), database_url=url, demo=False, base_url=public).start()
     # The second process needs the same master key to read what the first wrote.
     second_dir = tempfile.mkdtemp(prefix="hygie-b-")
     shutil.copyfile(os.path.join(first.data_dir, "master.key"), os.path.join(second_dir, "master.key"))
     os.chmod(os.path.join(second_dir, "master.key"), 0o600)
-    second = Hygie(second_dir, database_url=url, demo=False).start()
+    second = Hygie(second_dir, database_url=url, demo=False, base_url=public).start()
     try:
+        JSON.update(first.auth)  # a token signed by one process is valid on the other
         created = requests.put(f"{first.base}/Patient/shared", headers=JSON,
                                json={"resourceType": "Patient", "id": "shared", "name": [{"family": "Partagé"}]})
         assert created.status_code == 201
@@ -53,7 +56,7 @@ def test_two_processes_sharing_postgresql_keep_versions_straight():
             thread.start()
         for thread in threads:
             thread.join()
-        history = requests.get(f"{second.base}/Patient/shared/_history?_count=100").json()
+        history = requests.get(f"{second.base}/Patient/shared/_history?_count=100", headers=JSON).json()
         versions = [int(entry["resource"]["meta"]["versionId"]) for entry in history["entry"]]
         assert versions == list(range(22, 0, -1))
     finally:

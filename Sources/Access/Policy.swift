@@ -33,8 +33,11 @@ public enum Policy {
     public static func caller(_ principal: Principal) -> Caller {
         var (read, write) = grants(principal)
         if let scopes = principal.scopes {
-            read = narrow(read, to: scopes.types(with: [.read, .search]))
-            write = narrow(write, to: scopes.types(with: [.create, .update, .delete]))
+            // A backend service acts on `system/` scopes; a person's app on `user/` and
+            // `patient/` ones (the patient's own record for a patient account).
+            let contexts: Set<ScopeSet.Context> = principal.role == .system ? [.system] : [.user, .patient]
+            read = narrow(read, to: scopes.types(with: [.read, .search], in: contexts))
+            write = narrow(write, to: scopes.types(with: [.create, .update, .delete], in: contexts))
         }
         let agent = AuditAgent(account: principal.account, who: principal.reference, role: principal.role.rawValue, address: principal.address)
         return Caller(tenant: principal.tenant, read: read, write: write, agent: agent)
@@ -68,6 +71,10 @@ public enum Policy {
                 Grant(openTypes: directoryTypes, patients: patients, compartmentTypes: recordTypes),
                 Grant(patients: patients, compartmentTypes: radiotherapyWriteTypes)
             )
+        case .system:
+            // Bounded by its scopes alone (see `caller`): a client without system scopes
+            // gets nothing.
+            return principal.scopes == nil ? (.nothing, .nothing) : (.everything, .everything)
         case .patient:
             let own = PatientSet.ids(principal.patient.map { [$0] } ?? [])
             return (Grant(openTypes: directoryTypes, patients: own, compartmentTypes: recordTypes), .nothing)
@@ -82,7 +89,7 @@ public enum Policy {
 
     static func narrow(_ grant: Grant, to types: Set<String>?) -> Grant {
         guard let types else { return grant }
-        if grant.everything { return Grant(openTypes: types, patients: .all) }
+        if grant.everything { return Grant(openTypes: types) }
         var narrowed = grant
         narrowed.openTypes = grant.openTypes.intersection(types)
         narrowed.compartmentTypes = (grant.compartmentTypes ?? types).intersection(types)

@@ -13,6 +13,9 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     /// Head of department ("chef de service").
     case coordinator
     case patient
+    /// A backend service signed in with OAuth client credentials (SMART Backend Services),
+    /// acting within its `system/` scopes. Never the role of an account.
+    case system
 
     /// Roles a hospital admin may give to the staff of their hospital.
     public static let staffRoles: [Role] = [
@@ -23,10 +26,10 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     public static let radiotherapyRoles: Set<Role> = [.radiotherapyTechnologist, .medicalPhysicist, .dosimetrist, .coordinator]
 
     /// Whether accounts of this role are bound to one hospital.
-    public var isBoundToHospital: Bool { self != .superAdmin && self != .patient }
+    public var isBoundToHospital: Bool { ![.superAdmin, .patient, .system].contains(self) }
 
     /// Whether the account is backed by a Practitioner (every role but patient).
-    public var isStaff: Bool { self != .patient }
+    public var isStaff: Bool { self != .patient && self != .system }
 
     /// The code written in PractitionerRole.code (system `Role.codeSystem`).
     public var code: String { rawValue }

@@ -1,7 +1,7 @@
 /// SMART on FHIR scopes (SMART App Launch 2.0 §3 "Scopes and Launch Context"), in both the
 /// v2 form (`patient/Observation.rs`) and the v1 form (`user/*.read`).
 public struct ScopeSet: Sendable, Equatable {
-    public enum Context: String, Sendable { case patient, user, system }
+    public enum Context: String, Sendable, Hashable { case patient, user, system }
 
     public enum Permission: Character, Sendable, CaseIterable {
         case create = "c", read = "r", update = "u", delete = "d", search = "s"
@@ -49,9 +49,9 @@ public struct ScopeSet: Sendable, Equatable {
     public func contains(_ scope: String) -> Bool { raw.contains(scope) }
 
     /// Resource types granted with any of `permissions`; nil means every type.
-    public func types(with permissions: Set<Permission>) -> Set<String>? {
+    public func types(with permissions: Set<Permission>, in contexts: Set<Context>) -> Set<String>? {
         var types: Set<String> = []
-        for scope in resources where !scope.permissions.isDisjoint(with: permissions) {
+        for scope in resources where contexts.contains(scope.context) && !scope.permissions.isDisjoint(with: permissions) {
             if scope.type == "*" { return nil }
             types.insert(scope.type)
         }

@@ -30,6 +30,7 @@ public func buildApplication(
         releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000))
     ).build()
     APIController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
+    OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
     if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
         // Said once, when the account is made; nothing is printed on later starts.
         print(
@@ -39,7 +40,7 @@ public func buildApplication(
             """)
     }
     FHIRController(
-        store: platform.fhir, tenant: configuration.defaultTenant, maximumBodySize: configuration.maxRequestBodySize,
+        store: platform.fhir, identity: platform.identity, tenant: configuration.defaultTenant, maximumBodySize: configuration.maxRequestBodySize,
         capabilityStatement: capabilities, logger: logger
     ).addRoutes(to: router)
     return Application(

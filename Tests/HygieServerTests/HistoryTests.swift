@@ -31,6 +31,7 @@ import Testing
             let existing = try await fhir.get("/fhir/_history").total ?? 0
             try await fhir.create(Fixture.patient(family: "Before"))
             clock.advance(by: 3600)
+            let fhir = try await fhir.renewed()
             for index in 0..<4 {
                 try await fhir.create(Fixture.patient(family: "After\(index)"))
                 clock.advance(by: 1)

@@ -123,8 +123,10 @@ import Testing
     @Test func lastUpdatedIsSearchable() async throws {
         let clock = FixedWallClockBox.make("2024-01-10T10:00:00Z")
         try await withTestApp(clock: clock) { fhir in
+            var fhir = fhir
             let old = try await fhir.create(Fixture.patient(family: "Old"))
             clock.advance(by: 86_400 * 30)
+            fhir = try await fhir.renewed()
             let recent = try await fhir.create(Fixture.patient(family: "New"))
             #expect(try await fhir.search("Patient?_lastUpdated=lt2024-01-15").matchIDs == [old])
             #expect(try await fhir.search("Patient?_lastUpdated=ge2024-02").matchIDs == [recent])

@@ -4,10 +4,12 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// A thin FHIR JSON client over AsyncHTTPClient, one connection per concurrent worker.
+/// A thin FHIR JSON client over AsyncHTTPClient, one connection per concurrent worker. Sends
+/// the Bearer token in `HYGIE_TOKEN` (Benchmarks/run.sh gets one for a backend client).
 struct FHIRHTTPClient {
     let client: HTTPClient
     let base: String
+    let token = ProcessInfo.processInfo.environment["HYGIE_TOKEN"]
 
     init(base: String, connections: Int) {
         var configuration = HTTPClient.Configuration()
@@ -26,6 +28,7 @@ struct FHIRHTTPClient {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/fhir+json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let prefer { request.headers.add(name: "Prefer", value: prefer) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)

@@ -103,6 +103,14 @@ struct APIController {
             try await identity.deleteAccount(by: try await principal(request, context), AccountID(try context.parameters.require("id")))
             return Response(status: .noContent)
         })
+        api.post("admin/oauth-clients", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(ClientBody.self, request, context)
+            let (client, secret) = try await identity.registerClient(
+                by: principal, name: body.name, grantTypes: body.grant_types, redirectURIs: body.redirect_uris ?? [], scope: body.scope,
+                confidential: body.confidential ?? true)
+            return try json(ClientView(client_id: client.id, client_secret: secret, name: client.name, scope: client.scope.raw.joined(separator: " ")), status: .created)
+        })
         api.post("patients", use: wrap { request, context in
             let principal = try await principal(request, context)
             let body = try await decode(NewAccountBody.self, request, context)

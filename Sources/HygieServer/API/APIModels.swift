@@ -112,3 +112,19 @@ struct ListView<Item: Encodable>: Encodable {
     let items: [Item]
     let total: Int
 }
+
+struct ClientBody: Decodable {
+    let name: String
+    let grant_types: [String]
+    let redirect_uris: [String]?
+    let scope: String
+    let confidential: Bool?
+}
+
+struct ClientView: Encodable {
+    let client_id: String
+    /// Shown once, at registration.
+    let client_secret: String?
+    let name: String
+    let scope: String
+}

@@ -1,9 +1,11 @@
+import Access
 import Core
 import FHIR
 import FHIRStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Identity
 import NIOCore
 import Logging
 import Storage
@@ -12,6 +14,7 @@ import Storage
 /// renders the answers, with every error as an OperationOutcome (DESIGN §4).
 struct FHIRController {
     let store: FHIRStore
+    let identity: IdentityService
     let tenant: TenantID
     let maximumBodySize: Int
     let capabilityStatement: JSON
@@ -22,6 +25,23 @@ struct FHIRController {
             router.on("/fhir", method: method, use: handle)
             router.on("/fhir/**", method: method, use: handle)
         }
+    }
+
+    /// The caller behind the Bearer token, with the grants of its role and scopes. Only
+    /// `/fhir/metadata` answers without one (SMART App Launch §2.1: discovery is public).
+    func authenticate(_ request: Request, _ context: AppRequestContext) async throws -> Caller {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            let (principal, account) = try await identity.principal(
+                accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), address: context.remoteAddress)
+        else {
+            throw FHIRError(
+                status: 401, issues: [OutcomeIssue(.error, .login, "Sign in first: this needs a valid Bearer access token.")],
+                headers: ["WWW-Authenticate": "Bearer realm=\"hygie\""])
+        }
+        if account?.mustChangePassword == true {
+            throw FHIRError(status: 403, .forbidden, "Choose a new password first; nothing else is allowed until then.")
+        }
+        return Policy.caller(principal)
     }
 
     @Sendable func handle(_ request: Request, context: AppRequestContext) async -> Response {
@@ -39,7 +59,8 @@ struct FHIRController {
                 return render(FHIRResponse(status: 200, json: capabilityStatement), preference: .representation, request: request, mediaType: mediaType, pretty: pretty)
             }
             let fhirRequest = try await interaction(request, target: target, query: query)
-            let response = try await store.perform(fhirRequest, as: .system(tenant))
+            let caller = try await authenticate(request, context)
+            let response = try await store.perform(fhirRequest, as: caller)
             if let notModified = notModified(request, response) { return notModified }
             return render(try view(response, query: query, target: target), preference: fhirRequest.returnPreference, request: request, mediaType: mediaType, pretty: pretty)
         } catch let error as FHIRError {

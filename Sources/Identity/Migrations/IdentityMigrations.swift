@@ -4,7 +4,7 @@ import Storage
 /// roles' details live in the FHIR resources behind each account (Practitioner,
 /// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
 public enum IdentityMigrations {
-    public static let all: [Migration] = [accounts]
+    public static let all: [Migration] = [accounts, oauthClients]
 
     static let accounts = Migration(
         id: 200, name: "accounts, refresh tokens and signing keys",
@@ -34,4 +34,18 @@ public enum IdentityMigrations {
             ]
         },
         down: { _ in ["DROP TABLE signing_keys", "DROP TABLE refresh_tokens", "DROP TABLE accounts"] })
+
+    static let oauthClients = Migration(
+        id: 201, name: "oauth clients",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE oauth_clients (
+                    client_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, secret_hash TEXT,
+                    grant_types TEXT NOT NULL, redirect_uris TEXT NOT NULL, scope TEXT NOT NULL,
+                    active \(ddl.boolean) NOT NULL, created_by TEXT NOT NULL, created_at \(ddl.bigint) NOT NULL)
+                """
+            ]
+        },
+        down: { _ in ["DROP TABLE oauth_clients"] })
 }

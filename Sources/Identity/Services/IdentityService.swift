@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import SQLKit
 import Storage
+import Synchronization
 
 /// Accounts, hospitals and sign-in (issue 3). Every administrative rule is asked of
 /// `Policy.permits`; every account and the FHIR resources behind it are written in one
@@ -19,6 +20,10 @@ public final class IdentityService: Sendable {
     let clock: any WallClock
     let ids: any IDGenerator
     let throttle: LoginThrottle
+    /// The hash of the default password, made once: every new account starts with the same,
+    /// publicly known password, so one salt for all of them hides nothing, and creating an
+    /// account costs no bcrypt work.
+    let defaultHash = Mutex<String?>(nil)
     let logger: Logger
     /// `iss` of the tokens this server signs.
     public let issuer: String
@@ -116,7 +121,13 @@ public final class IdentityService: Sendable {
         if try await accounts.find(username: username, tenant: tenant) != nil {
             throw IdentityError.conflict("The username \(username) is taken.")
         }
-        let hash = try await hasher.hash(PasswordHasher.defaultPassword)
+        let hash: String
+        if let made = defaultHash.withLock({ $0 }) {
+            hash = made
+        } else {
+            hash = try await hasher.hash(PasswordHasher.defaultPassword)
+            defaultHash.withLock { $0 = hash }
+        }
         let resourceID = ids.makeID()
         var account = Account(
             id: AccountID(ids.makeID()), tenant: tenant, username: username, email: new.email, role: new.role, hospital: hospital,

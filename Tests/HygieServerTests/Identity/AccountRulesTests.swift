@@ -5,7 +5,7 @@ import Testing
 /// The account rules of issue 3, through `/api/v1`, each as its own test.
 @Suite struct AccountRulesTests {
     @Test func theFirstSuperAdminCanDoNothingBeforeChoosingAPassword() async throws {
-        try await withTestApp { http in
+        try await withTestApp(systemClient: false) { http in
             let api = APITestClient(http: http)
             let first = try await api.login("superadmin", "mediconnect")
             #expect(first.status == 200)
@@ -129,8 +129,7 @@ import Testing
     @Test func aReusedRefreshTokenRevokesItsWholeSignIn() async throws {
         try await withTestApp { http in
             let api = APITestClient(http: http)
-            _ = try await api.firstSignIn("superadmin")
-            let signIn = try await api.login("superadmin", "Un-mot-de-passe-2026")
+            let signIn = try await api.login("superadmin", TestPassword.standard)
             let first = signIn.json["refresh_token"]?.stringValue ?? ""
             let rotated = try await api.call(.post, "/api/v1/auth/refresh", ["refresh_token": .string(first)])
             #expect(rotated.status == 200)
@@ -145,7 +144,7 @@ import Testing
     }
 
     @Test func repeatedFailedSignInsAreThrottled() async throws {
-        try await withTestApp { http in
+        try await withTestApp(systemClient: false) { http in
             let api = APITestClient(http: http)
             for _ in 0..<4 { #expect(try await api.login("superadmin", "faux").status == 401) }
             let throttled = try await api.login("superadmin", "mediconnect")

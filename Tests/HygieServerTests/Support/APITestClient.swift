@@ -2,9 +2,21 @@ import FHIR
 import HTTPTypes
 import Testing
 
+/// The password test accounts choose at first sign-in.
+enum TestPassword {
+    static let standard = "Un-mot-de-passe-2026"
+}
+
 /// Talks to `/api/v1` as a signed-in account.
 struct APITestClient {
     let http: FHIRTestClient
+
+    /// Requests carry only the token each call names.
+    init(http: FHIRTestClient) {
+        var anonymous = http
+        anonymous.token = nil
+        self.http = anonymous
+    }
 
     @discardableResult
     func call(_ method: HTTPRequest.Method, _ path: String, _ body: JSON? = nil, token: String? = nil) async throws -> FHIRTestResponse {
@@ -17,17 +29,16 @@ struct APITestClient {
         try await call(.post, "/api/v1/auth/login", ["username": .string(username), "password": .string(password)])
     }
 
-    /// Signs in with the default password, chooses `password`, and returns a token that
-    /// works everywhere the role allows.
-    func firstSignIn(_ username: String, password: String = "Un-mot-de-passe-2026", sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    /// Signs in with the default password, chooses `password`, and returns the token, which
+    /// from then on works everywhere the role allows.
+    func firstSignIn(_ username: String, password: String = TestPassword.standard, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         let first = try await login(username, "mediconnect")
         #expect(first.status == 200, "first sign-in of \(username): \(first.text)", sourceLocation: sourceLocation)
         let token = first.json["access_token"]?.stringValue ?? ""
         let change = try await call(
             .post, "/api/v1/auth/password", ["current_password": "mediconnect", "new_password": .string(password)], token: token)
         #expect(change.status == 204, "password change of \(username): \(change.text)", sourceLocation: sourceLocation)
-        let again = try await login(username, password)
-        return again.json["access_token"]?.stringValue ?? ""
+        return token
     }
 
     /// Creates an account through `path` and returns its JSON view.
@@ -51,7 +62,7 @@ struct TwoHospitals {
 
     static func make(_ http: FHIRTestClient) async throws -> TwoHospitals {
         let api = APITestClient(http: http)
-        let root = try await api.firstSignIn("superadmin")
+        let root = try #require(http.superAdminToken, "TwoHospitals needs withTestApp's signed-in super admin")
         let a = try await api.create("/api/v1/admin/hospitals", ["name": "Hôpital A"], token: root)["id"]?.stringValue ?? ""
         let b = try await api.create("/api/v1/admin/hospitals", ["name": "Hôpital B"], token: root)["id"]?.stringValue ?? ""
         try await api.create("/api/v1/admin/hospital-admins", ["username": "admin.a", "family": "Admin", "hospital": .string(a)], token: root)

@@ -45,6 +45,26 @@ struct FHIRTestResponse {
 /// Talks FHIR JSON to an application under test.
 struct FHIRTestClient {
     let client: any TestClientProtocol
+    /// Sent as the Bearer token unless a request names its own Authorization: by default a
+    /// backend client registered with `system/*.*` (see `withTestApp`).
+    var token: String? = nil
+    /// A token of the first super admin, whose password the harness changed to
+    /// `TestPassword.standard`.
+    var superAdminToken: String? = nil
+    /// The backend client's id and secret, to ask for a new token.
+    var clientCredentials: (id: String, secret: String)? = nil
+
+    /// The same client with a fresh access token: tokens live one hour, and some tests move
+    /// their clock further than that.
+    func renewed(sourceLocation: SourceLocation = #_sourceLocation) async throws -> FHIRTestClient {
+        guard let (id, secret) = clientCredentials else { return self }
+        let form = "grant_type=client_credentials&client_id=\(id)&client_secret=\(secret)"
+        let issued = try await send(.post, "/oauth2/token", body: form, contentType: "application/x-www-form-urlencoded")
+        #expect(issued.status == 200, "client credentials: \(issued.text)", sourceLocation: sourceLocation)
+        var copy = self
+        copy.token = issued.json["access_token"]?.stringValue
+        return copy
+    }
 
     @discardableResult
     func send(
@@ -60,6 +80,7 @@ struct FHIRTestClient {
             buffer = ByteBuffer(string: body)
         }
         if buffer != nil, let contentType { headers[.contentType] = contentType }
+        if let token, extra["Authorization"] == nil { headers[.authorization] = "Bearer \(token)" }
         for (name, value) in extra {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
@@ -89,8 +110,12 @@ struct FHIRTestClient {
 
 /// Builds the real application on a fresh database, runs `body` against it, and removes the
 /// database afterwards.
+///
+/// With `systemClient` (the default), the harness signs in as the first super admin, chooses
+/// its password, registers a backend client with `system/*.*` and sends that client's token
+/// with every request: the FHIR conformance tests run as a real, authorised caller.
 func withTestApp(
-    clock: (any WallClock)? = nil, configure: (inout HygieConfiguration) -> Void = { _ in },
+    clock: (any WallClock)? = nil, systemClient: Bool = true, configure: (inout HygieConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (FHIRTestClient) async throws -> Void
 ) async throws {
     let database = try await TestDatabase.make()
@@ -99,7 +124,17 @@ func withTestApp(
     do {
         let app = try await buildApplication(configuration, environment: HygieEnvironment(clock: clock ?? SystemWallClock()))
         try await app.test(.router) { client in
-            try await body(FHIRTestClient(client: client))
+            var http = FHIRTestClient(client: client)
+            if systemClient {
+                let api = APITestClient(http: http)
+                let root = try await api.firstSignIn("superadmin")
+                let registered = try await api.create(
+                    "/api/v1/admin/oauth-clients", ["name": "test harness", "grant_types": ["client_credentials"], "scope": "system/*.*"], token: root)
+                http.clientCredentials = (registered["client_id"]?.stringValue ?? "", registered["client_secret"]?.stringValue ?? "")
+                http = try await http.renewed()
+                http.superAdminToken = root
+            }
+            try await body(http)
         }
     } catch {
         await database.drop()

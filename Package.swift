@@ -67,6 +67,7 @@ let package = Package(
             name: "FHIRStore",
             dependencies: [
                 "Core", "Storage", "FHIR",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -43,7 +43,10 @@ public final class FHIRStore: Sendable {
     let indexer: ResourceIndexer
     let keys: SearchParameterKeys
     let logger: Logger
-    let creates = CreateBatcher()
+    /// Plain creates (with their audit records) written together (see GroupCommit).
+    let creates = GroupCommit<(PreparedWrite, AuditRecord?), StoredResource>()
+    /// Audit records of reads and failed requests, written together.
+    let audits = GroupCommit<AuditRecord, Void>(maximumBatch: 500)
     let statistics = StatisticsKeeper()
     /// `http://host:port/fhir`: the base of `fullUrl`, `Location` and paging links.
     public let baseURL: String

@@ -13,6 +13,8 @@ public struct Caller: Sendable {
     /// Who is named in AuditEvents; nil for the server's own work (migrations, demo data),
     /// which is not audited.
     public var agent: AuditAgent?
+    /// Set only for the audit trail's own writes: AuditEvents are written by nobody else.
+    var isAuditTrail = false
 
     public init(tenant: TenantID, read: Grant, write: Grant, agent: AuditAgent?) {
         self.tenant = tenant

@@ -86,6 +86,9 @@ extension FHIRStore {
     /// `patients`: the type must be open to the caller, or every patient it concerns must be
     /// one whose record the caller may change. Throws 403 otherwise.
     func authorizeWrite(type: String, id: String, patients: [String], caller: Caller, on database: any SQLDatabase) async throws {
+        if type == "AuditEvent", !caller.isAuditTrail {
+            throw FHIRError.forbidden("The audit trail is append-only: AuditEvents are written by the server alone.")
+        }
         let grant = caller.write
         if grant.everything || grant.openTypes.contains(type) { return }
         let refusal = FHIRError.forbidden("You may not write \(type)/\(id): it is outside the records you may change.")
@@ -112,6 +115,9 @@ extension FHIRStore {
     /// (its existence is not disclosed), 403 when they may see it but not change it.
     func authorizeChange(of current: CurrentRow, type: String, id: String, in context: StoreContext) async throws {
         let caller = context.caller
+        if type == "AuditEvent", !caller.isAuditTrail {
+            throw FHIRError.forbidden("The audit trail is append-only: AuditEvents are never changed or deleted.")
+        }
         guard !caller.isUnrestricted, !current.deleted else { return }
         let sql = grantSQL(caller.tenant)
         for (grant, error) in [

@@ -20,6 +20,10 @@ extension FHIRStore {
 
     /// `POST [base]` with a batch or transaction Bundle (FHIR R4 §3.1.0.11).
     public func process(bundle: JSON, as caller: Caller, preference: ReturnPreference) async throws -> FHIRResponse {
+        try await process(bundle: bundle, as: caller, preference: preference, audit: nil)
+    }
+
+    func process(bundle: JSON, as caller: Caller, preference: ReturnPreference, audit: AuditLog?) async throws -> FHIRResponse {
         guard bundle["resourceType"]?.stringValue == "Bundle" else {
             throw FHIRError.invalid("POST to the base URL takes a Bundle of type batch or transaction.")
         }
@@ -35,7 +39,7 @@ extension FHIRStore {
             let issues = ResourceValidator(model: registry.model, options: .init(allowConditionalReferences: true)).validate(bundle, expectedType: "Bundle")
             if !issues.isEmpty { throw FHIRError(status: 400, issues: issues) }
             let planned = try entries.enumerated().map { index, entry throws(FHIRError) in try plan(entry, index: index, preference: preference) }
-            return try await transaction(planned, as: caller, preference: preference)
+            return try await transaction(planned, as: caller, preference: preference, audit: audit)
         }
         return try await batch(entries, as: caller, preference: preference)
     }
@@ -44,7 +48,8 @@ extension FHIRStore {
     /// that keep operational rows in step with resources (an account with its Practitioner),
     /// so that neither is written without the other.
     public func transaction(
-        _ bundle: JSON, as caller: Caller, alongside: @escaping @Sendable (any SQLDatabase) async throws -> Void
+        _ bundle: JSON, as caller: Caller, audit records: [AuditRecord] = [],
+        alongside: @escaping @Sendable (any SQLDatabase) async throws -> Void
     ) async throws -> FHIRResponse {
         guard bundle["resourceType"]?.stringValue == "Bundle", bundle["type"]?.stringValue == "transaction" else {
             throw FHIRError.invalid("Expected a transaction Bundle.")
@@ -53,7 +58,11 @@ extension FHIRStore {
         if !issues.isEmpty { throw FHIRError(status: 400, issues: issues) }
         let entries = bundle["entry"]?.arrayValue ?? []
         let planned = try entries.enumerated().map { index, entry throws(FHIRError) in try plan(entry, index: index, preference: .minimal) }
-        return try await transaction(planned, as: caller, preference: .minimal, alongside: alongside)
+        let log = records.first.map { AuditLog(agent: $0.agent) }
+        return try await transaction(planned, as: caller, preference: .minimal, alongside: { database in
+            try await alongside(database)
+            for record in records { log?.add(record) }
+        }, audit: log)
     }
 
     func plan(_ entry: JSON, index: Int, preference: ReturnPreference) throws(FHIRError) -> PlannedEntry {

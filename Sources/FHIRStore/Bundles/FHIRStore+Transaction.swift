@@ -9,7 +9,7 @@ import Storage
 extension FHIRStore {
     func transaction(
         _ entries: [PlannedEntry], as caller: Caller, preference: ReturnPreference,
-        alongside: (@Sendable (any SQLDatabase) async throws -> Void)? = nil
+        alongside: (@Sendable (any SQLDatabase) async throws -> Void)? = nil, audit: AuditLog? = nil
     ) async throws -> FHIRResponse {
         // A Bundle without conditional parts resolves without the database: its ids, its
         // references and the CPU-heavy preparation of its new resources are done before the
@@ -20,7 +20,7 @@ extension FHIRStore {
             resolved.creations = await prepareCreations(resolved)
             early = resolved
         }
-        return try await write(as: caller) { context in
+        return try await write(as: caller, audit: audit) { context in
             var context = context
             context.deferredDeletions = DeferredDeletions()
             var resolved: ResolvedTransaction
@@ -44,6 +44,12 @@ extension FHIRStore {
                     let stored = try await insertNew(creations.map(\.write), method: "POST", in: context)
                     for (creation, resource) in zip(creations, stored) {
                         responses[creation.index] = writeResponse(WriteOutcome(kind: .created, resource: resource))
+                        if let log = context.audit {
+                            log.add(
+                                AuditRecord(
+                                    agent: log.agent, kind: .rest("create"), action: .create, entities: [resource.reference],
+                                    patients: creation.write.compartments))
+                        }
                     }
                     continue
                 }

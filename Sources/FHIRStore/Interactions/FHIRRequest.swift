@@ -56,6 +56,9 @@ public struct FHIRResponse: Sendable {
     public var lastModified: Int64?
     /// What to say when the client prefers an OperationOutcome or there is no body.
     public var outcome: [OutcomeIssue] = []
+    /// Rows the interaction returned (search matches and includes, history versions), for
+    /// the audit trail.
+    var rids: [Int64] = []
 
     public init(status: Int, resource: StoredResource? = nil, json: JSON? = nil) {
         self.status = status

@@ -5,19 +5,39 @@ import Storage
 
 extension FHIRStore {
     /// Performs one interaction: reads on a read connection, writes in a transaction.
+    ///
+    /// A caller with an audit agent leaves AuditEvents: writes in the same transaction as the
+    /// write, reads (and failures) in a group-committed transaction of their own, before the
+    /// answer is returned.
     public func perform(_ request: FHIRRequest, as caller: Caller) async throws -> FHIRResponse {
+        let log = caller.agent.map(AuditLog.init)
+        do {
+            let response = try await run(request, as: caller, audit: log)
+            for record in log?.take() ?? [] { try await self.record(record, tenant: caller.tenant) }
+            return response
+        } catch {
+            if let log {
+                _ = log.take()
+                try? await self.record(Self.failureRecord(request, agent: log.agent, error: error), tenant: caller.tenant)
+            }
+            throw error
+        }
+    }
+
+    func run(_ request: FHIRRequest, as caller: Caller, audit: AuditLog?) async throws -> FHIRResponse {
         if request.method == "POST", request.target == .system {
-            return try await process(bundle: try Self.resourceBody(request), as: caller, preference: request.returnPreference)
+            return try await process(bundle: try Self.resourceBody(request), as: caller, preference: request.returnPreference, audit: audit)
         }
         if request.method == "POST", case .type(let type) = request.target {
-            return writeResponse(try await create(try Self.resourceBody(request), type: type, ifNoneExist: request.ifNoneExist, as: caller))
+            return writeResponse(
+                try await create(try Self.resourceBody(request), type: type, ifNoneExist: request.ifNoneExist, as: caller, audit: audit))
         }
         if Self.isRead(request) {
             return try await database.read { database in
-                try await execute(request, in: StoreContext(database: database, caller: caller))
+                try await execute(request, in: StoreContext(database: database, caller: caller, audit: audit))
             }
         }
-        return try await write(as: caller) { context in
+        return try await write(as: caller, audit: audit) { context in
             try await execute(request, in: context)
         }
     }
@@ -56,6 +76,12 @@ extension FHIRStore {
     }
 
     func execute(_ request: FHIRRequest, in context: StoreContext) async throws -> FHIRResponse {
+        let response = try await interact(request, in: context)
+        if let log = context.audit { log.add(try await auditRecord(request, response, agent: log.agent, on: context.database)) }
+        return response
+    }
+
+    func interact(_ request: FHIRRequest, in context: StoreContext) async throws -> FHIRResponse {
         let caller = context.caller
         let database = context.database
         switch (request.method, request.target) {
@@ -153,7 +179,9 @@ extension FHIRStore {
         let query = try SearchQuery.parse(resourceType: type, parameters: parameters, handling: handling, registry: registry)
         let result = try await search(query, caller: context.caller, on: context.database)
         let bundle = try builder().searchset(result, path: path, parameters: query.linkParameters, summary: query.summary, elements: query.elements)
-        return FHIRResponse(status: 200, json: bundle)
+        var response = FHIRResponse(status: 200, json: bundle)
+        response.rids = (result.matches + result.included).map(\.rid)
+        return response
     }
 
     func historyResponse(_ request: FHIRRequest, as caller: Caller) async throws -> FHIRResponse {
@@ -187,7 +215,9 @@ extension FHIRStore {
         default: (scope, path) = (.system, "_history")
         }
         let result = try await history(scope, since: since, count: count, cursor: cursor, as: caller)
-        return FHIRResponse(status: 200, json: builder().history(result, path: path, parameters: links))
+        var response = FHIRResponse(status: 200, json: builder().history(result, path: path, parameters: links))
+        response.rids = result.entries.map(\.resource.rid)
+        return response
     }
 
     func everythingResponse(patient id: String, _ parameters: [(String, String)], as caller: Caller) async throws -> FHIRResponse {
@@ -219,7 +249,9 @@ extension FHIRStore {
         }
         let result = try await everything(patient: id, since: since, types: types, count: count, cursor: cursor, as: caller)
         let bundle = try builder().searchset(result, path: "Patient/\(id)/$everything", parameters: links, summary: nil, elements: nil)
-        return FHIRResponse(status: 200, json: bundle)
+        var response = FHIRResponse(status: 200, json: bundle)
+        response.rids = (result.matches + result.included).map(\.rid)
+        return response
     }
 
     /// `$validate` answers 200 with an OperationOutcome whether or not the resource is valid

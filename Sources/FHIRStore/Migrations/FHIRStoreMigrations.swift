@@ -12,7 +12,7 @@ import Storage
 /// Both cover the values conditions test: a planner that finds the per-resource index
 /// covering prefers it to scanning the whole parameter in the value index.
 public enum FHIRStoreMigrations {
-    public static let all: [Migration] = [resources, searchIndex, planner]
+    public static let all: [Migration] = [resources, searchIndex, planner, AuditTrail.migration]
 
     static let resources = Migration(
         id: 100, name: "fhir resources and versions",

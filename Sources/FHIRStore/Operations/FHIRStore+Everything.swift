@@ -16,7 +16,10 @@ extension FHIRStore {
                 (SELECT c.rid AS rid FROM fhir_compartments c WHERE c.compartment_type = 'Patient' AND c.compartment_id = \(bind: id)
                  UNION SELECT \(bind: patient.rid) AS rid) d CROSS JOIN fhir_resources r
                 """
-            var conditions: SQLQueryString = "r.rid = d.rid AND r.tenant_id = \(bind: tenant.rawValue) AND r.deleted = \(bind: false)"
+            // The record, not the trail of who looked at it: AuditEvents (in the Patient
+            // compartment in R4) are searched as such, not returned here.
+            var conditions: SQLQueryString =
+                "r.rid = d.rid AND r.tenant_id = \(bind: tenant.rawValue) AND r.deleted = \(bind: false) AND r.resource_type <> 'AuditEvent'"
             if !types.isEmpty { conditions += " AND r.resource_type IN (\(binds: types))" }
             if let since { conditions += " AND r.last_updated >= \(bind: since)" }
             conditions += visibility(caller, on: "r")

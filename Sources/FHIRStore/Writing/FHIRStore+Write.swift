@@ -6,14 +6,20 @@ import Storage
 extension FHIRStore {
     /// Runs one write transaction, again if a concurrent writer won a race on a unique key
     /// (two clients creating the same id) or the engine asks for a retry.
-    func write<T: Sendable>(as caller: Caller, _ body: (StoreContext) async throws -> T) async throws -> T {
+    /// With `audit`, the records the body collects are appended to the audit trail in the
+    /// same transaction.
+    func write<T: Sendable>(as caller: Caller, audit: AuditLog? = nil, _ body: (StoreContext) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
                 let written = WriteCounter()
                 let key = try await keyRing.activeKey(for: caller.tenant)
+                _ = audit?.take()  // nothing from a failed attempt
                 let result = try await database.transaction { database in
-                    try await body(StoreContext(database: database, caller: caller, sealingKey: key, written: written))
+                    let context = StoreContext(database: database, caller: caller, audit: audit, sealingKey: key, written: written)
+                    let result = try await body(context)
+                    if let audit { try await appendAudit(audit.take(), in: context) }
+                    return result
                 }
                 if statistics.recordWrites(written.value) {
                     await statistics.analyze(self.database)
@@ -62,17 +68,41 @@ extension FHIRStore {
 
     /// `POST [type]`, conditional with `If-None-Exist` (FHIR R4 §3.1.0.8.1).
     public func create(_ resource: JSON, type: String, ifNoneExist: [(String, String)]? = nil, as caller: Caller) async throws -> WriteOutcome {
+        try await create(resource, type: type, ifNoneExist: ifNoneExist, as: caller, audit: nil)
+    }
+
+    func create(_ resource: JSON, type: String, ifNoneExist: [(String, String)]?, as caller: Caller, audit: AuditLog?) async throws -> WriteOutcome {
         try validateForWrite(resource, type: type)
         guard ifNoneExist != nil else {
             let write = prepare(resource, type: type, id: ids.makeID(), version: 1, lastUpdated: now())
-            if !caller.write.everything {
+            if !caller.write.everything || type == "AuditEvent" {
                 try await database.read { database in try await authorizeWrite(write, caller: caller, on: database) }
             }
-            // Authorised here: the batch is written as the server, with other callers' creates.
-            return WriteOutcome(kind: .created, resource: try await creates.create(write, tenant: caller.tenant, store: self))
+            let record = audit.map { log in
+                AuditRecord(
+                    agent: log.agent, kind: .rest("create"), action: .create, entities: ["\(type)/\(write.id)"], patients: write.compartments)
+            }
+            // Authorised here: the batch is written as the server, with other callers' creates
+            // and the audit records of all of them.
+            let stored = try await creates.submit((write, record), tenant: caller.tenant) { items, tenant in
+                try await self.write(as: .system(tenant)) { context in
+                    let stored = try await self.insertNew(items.map(\.0), method: "POST", in: context)
+                    try await self.appendAudit(items.compactMap(\.1), in: context)
+                    return stored
+                }
+            }
+            return WriteOutcome(kind: .created, resource: stored)
         }
-        return try await write(as: caller) { context in
-            try await create(resource, type: type, ifNoneExist: ifNoneExist, id: nil, in: context)
+        return try await write(as: caller, audit: audit) { context in
+            let outcome = try await create(resource, type: type, ifNoneExist: ifNoneExist, id: nil, in: context)
+            if let log = context.audit, let stored = outcome.resource {
+                let created = outcome.kind == .created
+                log.add(
+                    AuditRecord(
+                        agent: log.agent, kind: .rest(created ? "create" : "search-type"), action: created ? .create : .read,
+                        entities: [stored.reference], patients: try await patients(of: [stored.rid], on: context.database)))
+            }
+            return outcome
         }
     }
 
@@ -221,14 +251,15 @@ extension FHIRStore {
     }
 
     /// Refuses to leave live resources pointing at a deleted one (409): a patient with
-    /// observations is not deleted from under them. Runs after the deletion in the same
+    /// observations is not deleted from under them. AuditEvents do not count: they record
+    /// what happened to the resource, and outlive it. Runs after the deletion in the same
     /// transaction, so the deleted resource's own references no longer count.
     func checkNoReferences(to type: String, _ id: String, in context: StoreContext) async throws {
         let rows = try await context.database.raw(
             """
             SELECT DISTINCT s.resource_type, s.id FROM fhir_idx_reference x CROSS JOIN fhir_resources s
             WHERE x.target_id = \(bind: id) AND x.target_type = \(bind: type) AND s.rid = x.rid
-            AND s.tenant_id = \(bind: context.tenant.rawValue) AND s.deleted = \(bind: false) LIMIT 4
+            AND s.tenant_id = \(bind: context.tenant.rawValue) AND s.deleted = \(bind: false) AND s.resource_type <> 'AuditEvent' LIMIT 4
             """
         ).all()
         guard !rows.isEmpty else { return }

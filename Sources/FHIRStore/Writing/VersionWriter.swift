@@ -16,7 +16,9 @@ struct CurrentRow: Sendable {
 /// What one interaction works on: a connection (inside BEGIN…COMMIT for writes) and the tenant.
 struct StoreContext: Sendable {
     let database: any SQLDatabase
-    let caller: Caller
+    var caller: Caller
+    /// Collects what the interaction does, for the audit trail; nil when unaudited.
+    var audit: AuditLog? = nil
     var tenant: TenantID { caller.tenant }
     /// The tenant's active data key, fetched before the transaction began: creating a key
     /// takes a write transaction of its own, which the single SQLite writer could not start

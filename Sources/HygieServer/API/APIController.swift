@@ -27,9 +27,9 @@ struct APIController {
             return try json(TokenBody(try await identity.refresh(body.refresh_token, tenant: tenant)))
         })
         api.post("auth/logout", use: wrap { request, context in
-            _ = try await authenticate(request, context, allowPendingPassword: true)
+            let account = try await authenticate(request, context, allowPendingPassword: true)
             let body = try await decode(RefreshBody.self, request, context)
-            try await identity.logout(refreshToken: body.refresh_token, tenant: tenant)
+            try await identity.logout(refreshToken: body.refresh_token, by: account, address: address(context))
             return Response(status: .noContent)
         })
         api.get("auth/me", use: wrap { request, context in
@@ -38,7 +38,7 @@ struct APIController {
         api.post("auth/password", use: wrap { request, context in
             let account = try await authenticate(request, context, allowPendingPassword: true)
             let body = try await decode(PasswordBody.self, request, context)
-            try await identity.changePassword(of: account, current: body.current_password, new: body.new_password)
+            try await identity.changePassword(of: account, current: body.current_password, new: body.new_password, address: address(context))
             return Response(status: .noContent)
         })
 
@@ -110,6 +110,14 @@ struct APIController {
                 by: principal, name: body.name, grantTypes: body.grant_types, redirectURIs: body.redirect_uris ?? [], scope: body.scope,
                 confidential: body.confidential ?? true)
             return try json(ClientView(client_id: client.id, client_secret: secret, name: client.name, scope: client.scope.raw.joined(separator: " ")), status: .created)
+        })
+        api.get("admin/audit", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let parameters = request.uri.queryParameters
+            let events = try await identity.auditEvents(
+                by: principal, patient: parameters["patient"].map(String.init), account: parameters["account"].map(String.init),
+                since: parameters["since"].map(String.init), count: parameters["count"].flatMap { Int(String($0)) } ?? 50)
+            return try json(ListView(items: events.map(AuditEventView.init), total: events.count))
         })
         api.post("patients", use: wrap { request, context in
             let principal = try await principal(request, context)

@@ -128,3 +128,31 @@ struct ClientView: Encodable {
     let name: String
     let scope: String
 }
+
+struct AuditEventView: Encodable {
+    let id: String
+    let recorded: String
+    let event: String
+    let action: String
+    let outcome: String
+    let account: String?
+    let role: String?
+    let address: String?
+    let patients: [String]
+    let entities: [String]
+    let detail: String?
+
+    init(_ event: AuditEntry) {
+        id = event.id
+        recorded = event.recorded
+        self.event = event.event
+        action = event.action
+        outcome = event.outcome
+        account = event.account
+        role = event.role
+        address = event.address
+        patients = event.patients
+        entities = event.entities
+        detail = event.detail
+    }
+}

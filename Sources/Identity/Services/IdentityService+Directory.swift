@@ -30,7 +30,7 @@ extension IdentityService {
             throw IdentityError.invalid("A FINESS number has 9 characters.")
         }
         let id = ids.makeID()
-        _ = try await fhir.update(Resources.organization(id: id, name: name, finess: finess), type: "Organization", id: id, as: .system(principal.tenant))
+        try await put(Resources.organization(id: id, name: name, finess: finess), by: principal)
         return Hospital(id: id, name: name, finess: finess, active: true)
     }
 
@@ -60,9 +60,7 @@ extension IdentityService {
             hospital.name = name
         }
         if let active { hospital.active = active }
-        _ = try await fhir.update(
-            Resources.organization(id: id, name: hospital.name, finess: hospital.finess, active: hospital.active), type: "Organization", id: id,
-            as: .system(principal.tenant))
+        try await put(Resources.organization(id: id, name: hospital.name, finess: hospital.finess, active: hospital.active), by: principal)
         return hospital
     }
 
@@ -73,7 +71,7 @@ extension IdentityService {
         guard try await accounts.list(tenant: principal.tenant, hospital: id, roles: []).isEmpty else {
             throw IdentityError.conflict("The hospital still has accounts; delete or move them first.")
         }
-        _ = try await fhir.delete("Organization", id, as: .system(principal.tenant))
+        _ = try await fhir.perform(FHIRRequest(method: "DELETE", target: .instance("Organization", id)), as: Self.serviceCaller(principal))
     }
 
     // MARK: accounts
@@ -85,7 +83,7 @@ extension IdentityService {
         guard let found = try await self.hospital(hospital, tenant: principal.tenant), found.active else {
             throw IdentityError.invalid("A hospital admin must be bound to one existing, active hospital.")
         }
-        return try await createAccount(new, hospital: hospital, tenant: principal.tenant)
+        return try await createAccount(new, hospital: hospital, tenant: principal.tenant, by: principal)
     }
 
     /// A staff account of the admin's own hospital, bound to it without naming it.
@@ -95,7 +93,7 @@ extension IdentityService {
         guard Role.staffRoles.contains(new.role) else {
             throw IdentityError.invalid("Staff roles are: \(Role.staffRoles.map(\.rawValue).joined(separator: ", ")).")
         }
-        return try await createAccount(new, hospital: hospital, tenant: principal.tenant)
+        return try await createAccount(new, hospital: hospital, tenant: principal.tenant, by: principal)
     }
 
     /// A patient account linked to one or more physicians of the secretary's hospital.
@@ -109,7 +107,7 @@ extension IdentityService {
         for physician in physicians where !ours.contains(physician) {
             throw IdentityError(422, "physician-not-in-hospital", "Practitioner \(physician) is not an active physician of your hospital.")
         }
-        return try await createAccount(new, hospital: nil, linkTo: Array(Set(physicians)).sorted(), tenant: principal.tenant)
+        return try await createAccount(new, hospital: nil, linkTo: Array(Set(physicians)).sorted(), tenant: principal.tenant, by: principal)
     }
 
     /// Accounts of a hospital, or the hospital admins of every hospital for a super admin.
@@ -146,7 +144,10 @@ extension IdentityService {
         if let active { target.active = active }
         let updated = target
         let now = now()
-        try await database.transaction { database in
+        let record = AuditRecord(
+            agent: Self.agent(principal), kind: .accountChange, action: .update, entities: updated.practitioner.map { ["Practitioner/\($0)"] } ?? [],
+            detail: "account \(updated.id)\(active == false ? " deactivated" : active == true ? " activated" : " updated")")
+        try await fhir.audited([record], tenant: principal.tenant) { database in
             try await database.raw(
                 "UPDATE accounts SET email = \(bind: updated.email), active = \(bind: updated.active), updated_at = \(bind: now) WHERE id = \(bind: updated.id.rawValue)"
             ).run()
@@ -167,9 +168,12 @@ extension IdentityService {
         {
             object["active"] = false
             json = .object(object)
-            _ = try await fhir.update(json, type: "Practitioner", id: practitioner, as: .system(principal.tenant))
+            try await put(json, by: principal)
         }
-        try await database.transaction { database in
+        let record = AuditRecord(
+            agent: Self.agent(principal), kind: .accountChange, action: .delete, entities: target.practitioner.map { ["Practitioner/\($0)"] } ?? [],
+            detail: "account \(target.id) deleted")
+        try await fhir.audited([record], tenant: principal.tenant) { database in
             try await database.raw("DELETE FROM refresh_tokens WHERE account_id = \(bind: target.id.rawValue)").run()
             try await database.raw("DELETE FROM accounts WHERE id = \(bind: target.id.rawValue)").run()
         }

@@ -2,6 +2,7 @@ import Access
 import Core
 import Crypto
 import FHIR
+import FHIRStore
 import Foundation
 import Logging
 import SQLKit
@@ -27,10 +28,15 @@ extension IdentityService {
         let matches = try await hasher.verify(password, hash: found?.hash)
         guard let (account, _) = found, matches, account.active else {
             throttle.failed(account: name, address: address)
+            let agent = AuditAgent(account: found?.0.id.rawValue ?? "unknown", who: nil, role: found?.0.role.rawValue ?? "unknown", address: address)
+            let reason = found == nil ? "unknown username" : !matches ? "wrong password" : "inactive account"
+            try await fhir.record(AuditRecord(agent: agent, kind: .login, action: .execute, outcome: .minorFailure, detail: reason), tenant: tenant)
             throw IdentityError.invalidCredentials
         }
         throttle.succeeded(account: name)
-        return try await issueTokens(for: account, family: ids.makeID())
+        let pair = try await issueTokens(for: account, family: ids.makeID())
+        try await fhir.record(AuditRecord(agent: Self.agent(account.principal(address: address)), kind: .login, action: .execute), tenant: tenant)
+        return pair
     }
 
     func issueTokens(for account: Account, family: String, scope: String? = nil, clientID: String? = nil) async throws -> TokenPair {
@@ -89,10 +95,12 @@ extension IdentityService {
     }
 
     /// Revokes the sign-in a refresh token belongs to.
-    public func logout(refreshToken: String, tenant: TenantID) async throws {
+    public func logout(refreshToken: String, by account: Account, address: String?) async throws {
         let hash = Self.digest(refreshToken)
         let now = now()
-        try await database.transaction { database in
+        let tenant = account.tenant
+        let record = AuditRecord(agent: Self.agent(account.principal(address: address)), kind: .logout, action: .execute)
+        try await fhir.audited([record], tenant: tenant) { database in
             try await database.raw(
                 """
                 UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE revoked_at IS NULL AND tenant_id = \(bind: tenant.rawValue)
@@ -104,14 +112,15 @@ extension IdentityService {
 
     /// Changes the caller's own password: the only way any password changes (DESIGN §6).
     /// Revokes the account's other sign-ins.
-    public func changePassword(of account: Account, current: String, new: String) async throws {
+    public func changePassword(of account: Account, current: String, new: String, address: String? = nil) async throws {
         guard let hash = try await accounts.passwordHash(account.id), try await hasher.verify(current, hash: hash) else {
             throw IdentityError(403, "wrong-password", "The current password is wrong.")
         }
         if let problem = PasswordHasher.problems(with: new, username: account.username) { throw IdentityError.invalid(problem) }
         let newHash = try await hasher.hash(new)
         let now = now()
-        try await database.transaction { database in
+        let record = AuditRecord(agent: Self.agent(account.principal(address: address)), kind: .passwordChange, action: .update)
+        try await fhir.audited([record], tenant: account.tenant) { database in
             try await database.raw(
                 """
                 UPDATE accounts SET password_hash = \(bind: newHash), must_change_password = \(bind: false), password_changed_at = \(bind: now),

@@ -115,7 +115,9 @@ public final class IdentityService: Sendable {
     /// Writes the account row and the resources behind it (Practitioner + PractitionerRole,
     /// or Patient + CareTeam) in one transaction. The password is the default one, to be
     /// changed at first sign-in.
-    func createAccount(_ new: NewAccount, hospital: String?, linkTo physicians: [String] = [], tenant: TenantID) async throws -> Account {
+    func createAccount(
+        _ new: NewAccount, hospital: String?, linkTo physicians: [String] = [], tenant: TenantID, by principal: Principal? = nil
+    ) async throws -> Account {
         try Self.check(new)
         let username = new.username.lowercased()
         if try await accounts.find(username: username, tenant: tenant) != nil {
@@ -145,7 +147,13 @@ public final class IdentityService: Sendable {
         let created = account
         let store = accounts
         do {
-            _ = try await fhir.transaction(Resources.transaction(entries), as: .system(tenant)) { database in
+            let audit = principal.map { principal in
+                AuditRecord(
+                    agent: Self.agent(principal), kind: .accountChange, action: .create, entities: entries.compactMap { entry in
+                        entry["request"]?["url"]?.stringValue
+                    }, patients: created.patient.map { [$0] } ?? [], detail: "created \(created.role.rawValue) account \(created.id)")
+            }
+            _ = try await fhir.transaction(Resources.transaction(entries), as: .system(tenant), audit: audit.map { [$0] } ?? []) { database in
                 try await store.insert(created, passwordHash: hash, on: database)
             }
         } catch let error where StorageError.classify(error) == .uniqueViolation {
@@ -168,6 +176,26 @@ public final class IdentityService: Sendable {
             throw IdentityError.invalid("An RPPS number has 11 digits.")
         }
         if new.specialty != nil, new.role != .physician { throw IdentityError.invalid("Only physicians have a specialty.") }
+    }
+
+    /// Who is named in the audit trail for a principal's actions.
+    static func agent(_ principal: Principal) -> AuditAgent {
+        AuditAgent(account: principal.account, who: principal.reference, role: principal.role.rawValue, address: principal.address)
+    }
+
+    /// Identity writes the directory's resources itself, after its own checks, in the name of
+    /// the principal who asked (so that the audit trail names them).
+    static func serviceCaller(_ principal: Principal) -> Caller {
+        Caller(tenant: principal.tenant, read: .everything, write: .everything, agent: agent(principal))
+    }
+
+    /// Writes one resource through the store's interaction path (audited).
+    func put(_ resource: JSON, by principal: Principal) async throws {
+        let type = resource["resourceType"]?.stringValue ?? ""
+        let id = resource["id"]?.stringValue ?? ""
+        _ = try await fhir.perform(
+            FHIRRequest(method: "PUT", target: .instance(type, id), body: .resource(resource), returnPreference: .minimal),
+            as: Self.serviceCaller(principal))
     }
 
     static func put(_ resource: JSON) -> JSON {

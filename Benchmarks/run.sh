@@ -29,7 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export HYGIE_DATA_DIR="$work/data" HYGIE_PORT=$port HYGIE_LOG_LEVEL=warning
+# A load generator is one client sending far more than a person would: no rate limits here.
+export HYGIE_DATA_DIR="$work/data" HYGIE_PORT=$port HYGIE_LOG_LEVEL=warning HYGIE_RATE_LIMIT_ACCOUNT=0 HYGIE_RATE_LIMIT_ADDRESS=0
 if [ "$mode" = postgres ]; then
   PG_EXTRA_OPTIONS="-c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_buffers=16MB" pg_start
   export HYGIE_DATABASE_URL=$PG_URL

@@ -28,6 +28,10 @@ public struct HygieConfiguration: Sendable {
     /// Load the synthetic demonstration data set into an empty database at start.
     public var loadDemoData: Bool = false
     public var logLevel: Logger.Level = .info
+    /// API requests allowed per hour and account, and per hour and network address
+    /// (0: no limit).
+    public var rateLimitPerAccount: Int = 1000
+    public var rateLimitPerAddress: Int = 1000
     /// The tenant used for requests until the identity layer names one.
     public var defaultTenant: TenantID = .default
 

@@ -24,6 +24,10 @@ public func buildApplication(
     }
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware(ids: environment.ids, logger: logger))
+    router.add(
+        middleware: RateLimitMiddleware(
+            limiter: RateLimiter(clock: environment.clock), signer: platform.identity.signer, perAccount: configuration.rateLimitPerAccount,
+            perAddress: configuration.rateLimitPerAddress))
     HealthController(store: platform.store).addRoutes(to: router)
     let capabilities = CapabilityStatementBuilder(
         baseURL: platform.fhir.baseURL, softwareVersion: hygieVersion,

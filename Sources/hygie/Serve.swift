@@ -22,6 +22,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes; larger ones are answered 413 [env: HYGIE_MAX_BODY_SIZE] (default: 16777216).")
     var maxBodySize: Int?
 
+    @Option(name: .customLong("rate-limit-account"), help: "API requests allowed per hour and account, 0 for no limit [env: HYGIE_RATE_LIMIT_ACCOUNT] (default: 1000).")
+    var rateLimitAccount: Int?
+
+    @Option(name: .customLong("rate-limit-address"), help: "API requests allowed per hour and network address, 0 for no limit [env: HYGIE_RATE_LIMIT_ADDRESS] (default: 1000).")
+    var rateLimitAddress: Int?
+
     @Flag(help: "Load the synthetic demonstration data set into an empty database [env: HYGIE_DEMO=1].")
     var demo = false
 
@@ -37,6 +43,8 @@ struct Serve: AsyncParsableCommand {
             configuration.maxRequestBodySize = value
         }
         configuration.loadDemoData = flag(demo, "HYGIE_DEMO", environment)
+        if let value = try integer(rateLimitAccount, "HYGIE_RATE_LIMIT_ACCOUNT", environment) { configuration.rateLimitPerAccount = max(0, value) }
+        if let value = try integer(rateLimitAddress, "HYGIE_RATE_LIMIT_ADDRESS", environment) { configuration.rateLimitPerAddress = max(0, value) }
         let app = try await buildApplication(configuration)
         try await app.runService()
     }

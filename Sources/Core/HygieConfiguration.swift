@@ -32,6 +32,8 @@ public struct HygieConfiguration: Sendable {
     /// (0: no limit).
     public var rateLimitPerAccount: Int = 1000
     public var rateLimitPerAddress: Int = 1000
+    /// How long a break-the-glass grant lasts, in seconds.
+    public var breakGlassDuration: Int = 4 * 3600
     /// The tenant used for requests until the identity layer names one.
     public var defaultTenant: TenantID = .default
 

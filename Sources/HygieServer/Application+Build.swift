@@ -33,7 +33,9 @@ public func buildApplication(
         baseURL: platform.fhir.baseURL, softwareVersion: hygieVersion,
         releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000))
     ).build()
-    APIController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
+    APIController(
+        identity: platform.identity, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration, logger: logger
+    ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
     if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
         // Said once, when the account is made; nothing is printed on later starts.

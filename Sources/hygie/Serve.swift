@@ -28,6 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit-address"), help: "API requests allowed per hour and network address, 0 for no limit [env: HYGIE_RATE_LIMIT_ADDRESS] (default: 1000).")
     var rateLimitAddress: Int?
 
+    @Option(name: .customLong("break-glass-duration"), help: "Seconds a break-the-glass grant lasts [env: HYGIE_BREAK_GLASS_DURATION] (default: 14400).")
+    var breakGlassDuration: Int?
+
     @Flag(help: "Load the synthetic demonstration data set into an empty database [env: HYGIE_DEMO=1].")
     var demo = false
 
@@ -44,6 +47,10 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.loadDemoData = flag(demo, "HYGIE_DEMO", environment)
         if let value = try integer(rateLimitAccount, "HYGIE_RATE_LIMIT_ACCOUNT", environment) { configuration.rateLimitPerAccount = max(0, value) }
+        if let value = try integer(breakGlassDuration, "HYGIE_BREAK_GLASS_DURATION", environment) {
+            guard value > 0 else { throw ValidationError("The break-the-glass duration must be positive.") }
+            configuration.breakGlassDuration = value
+        }
         if let value = try integer(rateLimitAddress, "HYGIE_RATE_LIMIT_ADDRESS", environment) { configuration.rateLimitPerAddress = max(0, value) }
         let app = try await buildApplication(configuration)
         try await app.runService()

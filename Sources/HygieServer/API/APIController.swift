@@ -13,6 +13,8 @@ import NIOCore
 struct APIController {
     let identity: IdentityService
     let tenant: TenantID
+    /// Seconds a break-the-glass grant lasts.
+    let breakGlassDuration: Int
     let logger: Logger
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -119,6 +121,14 @@ struct APIController {
                 since: parameters["since"].map(String.init), count: parameters["count"].flatMap { Int(String($0)) } ?? 50)
             return try json(ListView(items: events.map(AuditEventView.init), total: events.count))
         })
+        api.post("break-glass", use: wrap { request, context in
+            let account = try await authenticate(request, context)
+            let body = try await decode(BreakGlassBody.self, request, context)
+            let expires = try await identity.breakTheGlass(
+                by: account.principal(address: address(context)), account: account, patient: body.patient, reason: body.reason,
+                duration: breakGlassDuration)
+            return try json(["patient": body.patient, "expires": ISO8601DateFormatter().string(from: expires)], status: .created)
+        })
         api.post("patients", use: wrap { request, context in
             let principal = try await principal(request, context)
             let body = try await decode(NewAccountBody.self, request, context)
@@ -144,7 +154,8 @@ struct APIController {
     }
 
     func principal(_ request: Request, _ context: AppRequestContext) async throws -> Principal {
-        try await authenticate(request, context).principal(address: address(context))
+        let account = try await authenticate(request, context)
+        return account.principal(address: address(context), breakGlass: try await identity.breakGlassPatients(account))
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AppRequestContext) async throws -> T {

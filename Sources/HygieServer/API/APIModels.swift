@@ -156,3 +156,8 @@ struct AuditEventView: Encodable {
         detail = event.detail
     }
 }
+
+struct BreakGlassBody: Decodable {
+    let patient: String
+    let reason: String
+}

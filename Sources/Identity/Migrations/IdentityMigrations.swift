@@ -4,7 +4,7 @@ import Storage
 /// roles' details live in the FHIR resources behind each account (Practitioner,
 /// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
 public enum IdentityMigrations {
-    public static let all: [Migration] = [accounts, oauthClients]
+    public static let all: [Migration] = [accounts, oauthClients, breakGlass]
 
     static let accounts = Migration(
         id: 200, name: "accounts, refresh tokens and signing keys",
@@ -48,4 +48,19 @@ public enum IdentityMigrations {
             ]
         },
         down: { _ in ["DROP TABLE oauth_clients"] })
+
+    /// The reason given is kept in the AuditEvent (encrypted), not here.
+    static let breakGlass = Migration(
+        id: 202, name: "break-the-glass grants",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE break_glass_grants (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, account_id TEXT NOT NULL, patient_id TEXT NOT NULL,
+                    granted_at \(ddl.bigint) NOT NULL, expires_at \(ddl.bigint) NOT NULL)
+                """,
+                "CREATE INDEX break_glass_account ON break_glass_grants (account_id, expires_at)",
+            ]
+        },
+        down: { _ in ["DROP TABLE break_glass_grants"] })
 }

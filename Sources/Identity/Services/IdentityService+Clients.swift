@@ -120,7 +120,7 @@ extension IdentityService {
             return (Principal(account: subject, tenant: tenant, role: .system, scopes: scopes ?? ScopeSet(""), address: address), nil)
         }
         guard let account = try await accounts.find(AccountID(subject), tenant: tenant), account.active else { return nil }
-        return (account.principal(address: address, scopes: scopes), account)
+        return (account.principal(address: address, scopes: scopes, breakGlass: try await breakGlassPatients(account)), account)
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -37,6 +37,10 @@ public func buildApplication(
         identity: platform.identity, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration, logger: logger
     ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
+    WebController(
+        identity: platform.identity, renderer: try await WebRenderer.load(), tenant: configuration.defaultTenant,
+        secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), logger: logger
+    ).addRoutes(to: router)
     if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
         // Said once, when the account is made; nothing is printed on later starts.
         print(

@@ -128,7 +128,7 @@ public enum QueryString {
         parameters.map { "\(encodeComponent($0.0))=\(encodeComponent($0.1))" }.joined(separator: "&")
     }
 
-    static func encodeComponent(_ text: String) -> String {
+    public static func encodeComponent(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {

@@ -4,7 +4,7 @@ import Storage
 /// roles' details live in the FHIR resources behind each account (Practitioner,
 /// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
 public enum IdentityMigrations {
-    public static let all: [Migration] = [accounts, oauthClients, breakGlass]
+    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions]
 
     static let accounts = Migration(
         id: 200, name: "accounts, refresh tokens and signing keys",
@@ -63,4 +63,25 @@ public enum IdentityMigrations {
             ]
         },
         down: { _ in ["DROP TABLE break_glass_grants"] })
+
+    /// Web sessions (cookie digests) and OAuth authorization codes.
+    static let webSessions = Migration(
+        id: 203, name: "web sessions and authorization codes",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE web_sessions (
+                    token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, account_id TEXT NOT NULL, csrf_token TEXT NOT NULL,
+                    created_at \(ddl.bigint) NOT NULL, last_seen_at \(ddl.bigint) NOT NULL)
+                """,
+                "CREATE INDEX web_sessions_account ON web_sessions (account_id)",
+                """
+                CREATE TABLE authorization_codes (
+                    code_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, account_id TEXT NOT NULL,
+                    redirect_uri TEXT NOT NULL, scope TEXT NOT NULL, code_challenge TEXT NOT NULL, nonce TEXT,
+                    expires_at \(ddl.bigint) NOT NULL, used_at \(ddl.bigint))
+                """,
+            ]
+        },
+        down: { _ in ["DROP TABLE authorization_codes", "DROP TABLE web_sessions"] })
 }

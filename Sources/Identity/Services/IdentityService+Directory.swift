@@ -180,3 +180,32 @@ extension IdentityService {
         logger.info("account deleted", metadata: ["account": "\(id)", "by": "\(principal.account)"])
     }
 }
+
+extension IdentityService {
+    /// Display names ("Given Family") of Practitioners or Patients, by id, for lists.
+    public func displayNames(_ type: String, ids: [String], tenant: TenantID) async throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        var names: [String: String] = [:]
+        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+            var query = try SearchQuery.parse(resourceType: type, parameters: [("_id", chunk.joined(separator: ",")), ("_count", "1000")])
+            query.total = TotalMode.none
+            for match in try await fhir.search(query, as: .system(tenant)).matches {
+                names[match.id] = Self.displayName(try match.json())
+            }
+        }
+        return names
+    }
+
+    static func displayName(_ json: JSON) -> String {
+        let name = json["name"]?.arrayValue?.first
+        let given = name?["given"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? ""
+        return [given, name?["family"]?.stringValue ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+    }
+
+    /// Active physicians of a hospital, with their names, for the patient form.
+    public func physicians(of hospital: String, tenant: TenantID) async throws -> [(practitioner: String, name: String)] {
+        let staff = try await accounts.list(tenant: tenant, hospital: hospital, roles: [.physician]).filter(\.active).compactMap(\.practitioner)
+        let names = try await displayNames("Practitioner", ids: staff, tenant: tenant)
+        return staff.map { ($0, names[$0] ?? $0) }.sorted { $0.name < $1.name }
+    }
+}

@@ -134,7 +134,7 @@ extension IdentityService {
         logger.info("password changed", metadata: ["account": "\(account.id)"])
     }
 
-    static func randomToken() -> String {
+    public static func randomToken() -> String {
         Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
     }
 

@@ -13,7 +13,7 @@ import Synchronization
 /// `Policy.permits`; every account and the FHIR resources behind it are written in one
 /// transaction.
 public final class IdentityService: Sendable {
-    let fhir: FHIRStore
+    public let fhir: FHIRStore
     let accounts: AccountStore
     let hasher: PasswordHasher
     public let signer: TokenSigner

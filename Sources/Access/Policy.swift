@@ -35,7 +35,14 @@ public enum Policy {
         if let scopes = principal.scopes {
             // A backend service acts on `system/` scopes; a person's app on `user/` and
             // `patient/` ones (the patient's own record for a patient account).
-            let contexts: Set<ScopeSet.Context> = principal.role == .system ? [.system] : [.user, .patient]
+            // `patient/` scopes mean "the patient in context": Hygie gives that context only to
+            // a patient's own sign-in, so other roles' patient/ scopes grant nothing.
+            let contexts: Set<ScopeSet.Context> =
+                switch principal.role {
+                case .system: [.system]
+                case .patient: [.user, .patient]
+                default: [.user]
+                }
             read = narrow(read, to: scopes.types(with: [.read, .search], in: contexts))
             write = narrow(write, to: scopes.types(with: [.create, .update, .delete], in: contexts))
         }

@@ -31,7 +31,8 @@ public func buildApplication(
     HealthController(store: platform.store).addRoutes(to: router)
     let capabilities = CapabilityStatementBuilder(
         baseURL: platform.fhir.baseURL, softwareVersion: hygieVersion,
-        releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000))
+        releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000)),
+        oauthBase: configuration.resolvedBaseURL + "/oauth2"
     ).build()
     APIController(
         identity: platform.identity, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration, logger: logger

@@ -7,8 +7,11 @@ public struct CapabilityStatementBuilder: Sendable {
     let baseURL: String
     let softwareVersion: String
     let releaseDate: String
+    /// The authorization server's base (`…/oauth2`), announced as SMART's `oauth-uris`.
+    let oauthBase: String?
 
-    public init(registry: SearchParameterRegistry = .r4, baseURL: String, softwareVersion: String, releaseDate: String) {
+    public init(registry: SearchParameterRegistry = .r4, baseURL: String, softwareVersion: String, releaseDate: String, oauthBase: String? = nil) {
+        self.oauthBase = oauthBase
         self.registry = registry
         self.baseURL = baseURL
         self.softwareVersion = softwareVersion
@@ -33,6 +36,20 @@ public struct CapabilityStatementBuilder: Sendable {
         rest["resource"] = .array(registry.model.resourceTypes.map { resource($0, revIncludes: revIncludes[$0] ?? []) })
         rest["interaction"] = [["code": "transaction"], ["code": "batch"], ["code": "search-system"], ["code": "history-system"]]
         rest["searchParam"] = .array(registry.common.values.sorted { $0.code < $1.code }.map(searchParam))
+        if let oauthBase {
+            // SMART App Launch: every request but this one needs an OAuth 2.0 Bearer token.
+            rest["security"] = [
+                "service": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"]]]],
+                "extension": [
+                    [
+                        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                        "extension": [
+                            ["url": "authorize", "valueUri": .string(oauthBase + "/authorize")], ["url": "token", "valueUri": .string(oauthBase + "/token")],
+                        ],
+                    ]
+                ],
+            ]
+        }
         statement["rest"] = [.object(rest)]
         return .object(statement)
     }

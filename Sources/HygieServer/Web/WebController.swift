@@ -31,6 +31,7 @@ struct WebController: Sendable {
         router.post("/password", use: page(changePassword))
         router.get("/", use: page { request, context in try await signedIn(request, context) { session in home(request, session) } })
         addAdminRoutes(to: router)
+        addOAuthRoutes(to: router)
     }
 
     // MARK: pages

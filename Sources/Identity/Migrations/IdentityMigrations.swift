@@ -4,7 +4,7 @@ import Storage
 /// roles' details live in the FHIR resources behind each account (Practitioner,
 /// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
 public enum IdentityMigrations {
-    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions]
+    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions, refreshScopes]
 
     static let accounts = Migration(
         id: 200, name: "accounts, refresh tokens and signing keys",
@@ -84,4 +84,10 @@ public enum IdentityMigrations {
             ]
         },
         down: { _ in ["DROP TABLE authorization_codes", "DROP TABLE web_sessions"] })
+
+    /// Refresh tokens issued to OAuth clients keep the client and the scopes granted.
+    static let refreshScopes = Migration(
+        id: 204, name: "refresh token scopes",
+        up: { _ in ["ALTER TABLE refresh_tokens ADD COLUMN client_id TEXT", "ALTER TABLE refresh_tokens ADD COLUMN scope TEXT"] },
+        down: { _ in ["ALTER TABLE refresh_tokens DROP COLUMN scope", "ALTER TABLE refresh_tokens DROP COLUMN client_id"] })
 }

@@ -39,7 +39,9 @@ extension IdentityService {
         return pair
     }
 
-    func issueTokens(for account: Account, family: String, scope: String? = nil, clientID: String? = nil) async throws -> TokenPair {
+    func issueTokens(
+        for account: Account, family: String, scope: String? = nil, clientID: String? = nil, withRefresh: Bool = true
+    ) async throws -> TokenPair {
         let issuedAt = clock.now().timeIntervalSince1970
         var claims: JSONObject = [
             "iss": .string(issuer), "sub": .string(account.id.rawValue), "tid": .string(account.tenant.rawValue),
@@ -49,14 +51,15 @@ extension IdentityService {
         if let scope { claims["scope"] = .string(scope) }
         if let clientID { claims["client_id"] = .string(clientID) }
         let access = try signer.sign(.object(claims))
+        guard withRefresh else { return TokenPair(accessToken: access, refreshToken: "", expiresIn: Int(Self.accessTokenLifetime), account: account) }
         let refresh = Self.randomToken()
         let now = now()
         try await database.transaction { database in
             try await database.raw(
                 """
-                INSERT INTO refresh_tokens (token_hash, tenant_id, account_id, family_id, issued_at, expires_at)
+                INSERT INTO refresh_tokens (token_hash, tenant_id, account_id, family_id, issued_at, expires_at, client_id, scope)
                 VALUES (\(bind: Self.digest(refresh)), \(bind: account.tenant.rawValue), \(bind: account.id.rawValue), \(bind: family),
-                    \(bind: now), \(bind: now + Int64(Self.refreshTokenLifetime * 1000)))
+                    \(bind: now), \(bind: now + Int64(Self.refreshTokenLifetime * 1000)), \(bind: clientID), \(bind: scope))
                 """
             ).run()
         }
@@ -65,20 +68,24 @@ extension IdentityService {
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting
     /// one that was already used revokes its whole family (RFC 9700 §4.14.2, rotation).
-    public func refresh(_ token: String, tenant: TenantID) async throws -> TokenPair {
+    /// With `clientID`, the token must have been issued to that client (OAuth); the new
+    /// tokens keep the client and scopes of the original sign-in.
+    public func refresh(_ token: String, tenant: TenantID, clientID: String? = nil) async throws -> TokenPair {
         let hash = Self.digest(token)
         let now = now()
-        let outcome: Result<(AccountID, String), IdentityError> = try await database.transaction { database in
+        let outcome: Result<(AccountID, String, String?, String?), IdentityError> = try await database.transaction { database in
             let lock = database.dialect.name == "postgresql" ? " FOR UPDATE" : ""
             guard
                 let row = try await database.raw(
                     """
-                    SELECT account_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens
+                    SELECT account_id, family_id, expires_at, used_at, revoked_at, client_id, scope FROM refresh_tokens
                     WHERE token_hash = \(bind: hash) AND tenant_id = \(bind: tenant.rawValue)\(unsafeRaw: lock)
                     """
                 ).first()
             else { return .failure(.unauthenticated) }
             let family = try row.decode(column: "family_id", as: String.self)
+            let issuedTo = try row.decode(column: "client_id", as: String?.self)
+            guard issuedTo == clientID else { return .failure(IdentityError(400, "invalid_grant", "This refresh token was not issued to this client.")) }
             if try row.decode(column: "used_at", as: Int64?.self) != nil {
                 try await database.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE family_id = \(bind: family) AND revoked_at IS NULL").run()
                 return .failure(IdentityError(401, "refresh-token-reused", "This refresh token was already used; every token of its sign-in is revoked."))
@@ -87,11 +94,11 @@ extension IdentityService {
                 return .failure(IdentityError(401, "refresh-token-expired", "This refresh token has expired or was revoked; sign in again."))
             }
             try await database.raw("UPDATE refresh_tokens SET used_at = \(bind: now) WHERE token_hash = \(bind: hash)").run()
-            return .success((AccountID(try row.decode(column: "account_id", as: String.self)), family))
+            return .success((AccountID(try row.decode(column: "account_id", as: String.self)), family, issuedTo, try row.decode(column: "scope", as: String?.self)))
         }
-        let (accountID, family) = try outcome.get()
+        let (accountID, family, client, scope) = try outcome.get()
         guard let account = try await accounts.find(accountID, tenant: tenant), account.active else { throw IdentityError.unauthenticated }
-        return try await issueTokens(for: account, family: family)
+        return try await issueTokens(for: account, family: family, scope: scope, clientID: client)
     }
 
     /// Revokes the sign-in a refresh token belongs to.

@@ -75,6 +75,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Mail",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "Access",
             dependencies: ["Core", "FHIR", "FHIRStore"],
             swiftSettings: strictSettings
@@ -82,7 +87,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "Access",
+                "Core", "Storage", "FHIR", "FHIRStore", "Access", "Mail",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -94,7 +99,7 @@ let package = Package(
         .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "HygieServerTests",
             dependencies: [
-                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity",
+                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

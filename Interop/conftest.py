@@ -45,12 +45,13 @@ def recording_session():
 class Hygie:
     """One `hygie serve` process on a data directory (restartable, killable)."""
 
-    def __init__(self, data_dir, database_url=None, demo=True, base_url=None):
+    def __init__(self, data_dir, database_url=None, demo=True, base_url=None, env=None):
         self.binary = os.environ.get("HYGIE_BINARY", os.path.join(ROOT, ".build", "debug", "hygie"))
         self.data_dir = data_dir
         self.database_url = database_url
         self.demo = demo
         self.base_url = base_url
+        self.extra_env = env or {}
         self.port = free_port()
         self.process = None
         self.log = open(os.path.join(data_dir, "server.log"), "ab")
@@ -79,6 +80,7 @@ class Hygie:
             "HYGIE_HOST": "127.0.0.1", "HYGIE_PORT": str(self.port), "HYGIE_DATA_DIR": self.data_dir,
             "HYGIE_LOG_LEVEL": "warning", "HYGIE_DEMO": "1" if self.demo else "0",
         })
+        env.update(self.extra_env)
         if self.base_url:
             env["HYGIE_BASE_URL"] = self.base_url
         if self.database_url:

@@ -32,6 +32,11 @@ public struct HygieConfiguration: Sendable {
     /// (0: no limit).
     public var rateLimitPerAccount: Int = 1000
     public var rateLimitPerAddress: Int = 1000
+    /// SMTP relay for outgoing mail (password resets); nil: mail is not sent.
+    public var smtpHost: String?
+    public var smtpPort: Int = 25
+    /// Sender address of outgoing mail.
+    public var mailFrom: String = "no-reply@hygie.local"
     /// How long a break-the-glass grant lasts, in seconds.
     public var breakGlassDuration: Int = 4 * 3600
     /// The tenant used for requests until the identity layer names one.

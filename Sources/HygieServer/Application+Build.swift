@@ -34,13 +34,16 @@ public func buildApplication(
         releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000)),
         oauthBase: configuration.resolvedBaseURL + "/oauth2"
     ).build()
+    let renderer = try await WebRenderer.load()
+    let resetMail = PasswordResetMail(identity: platform.identity, mailer: environment.mailer(for: configuration), renderer: renderer, logger: logger)
     APIController(
-        identity: platform.identity, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration, logger: logger
+        identity: platform.identity, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
+        resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
     WebController(
-        identity: platform.identity, renderer: try await WebRenderer.load(), tenant: configuration.defaultTenant,
-        secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), logger: logger
+        identity: platform.identity, renderer: renderer, tenant: configuration.defaultTenant,
+        secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
         // Said once, when the account is made; nothing is printed on later starts.

@@ -4,16 +4,26 @@ import FHIRStore
 import Foundation
 import Identity
 import Logging
+import Mail
 import Storage
 
 /// What a Hygie process injects rather than reaches for (STYLE habit 5): time and ids.
 public struct HygieEnvironment: Sendable {
     public var clock: any WallClock
     public var ids: any IDGenerator
+    /// Outgoing mail; nil means SMTP as configured (or nothing without `smtpHost`).
+    public var mailer: (any Mailer)?
 
-    public init(clock: any WallClock = SystemWallClock(), ids: (any IDGenerator)? = nil) {
+    public init(clock: any WallClock = SystemWallClock(), ids: (any IDGenerator)? = nil, mailer: (any Mailer)? = nil) {
         self.clock = clock
         self.ids = ids ?? UUIDv7Generator(clock: clock)
+        self.mailer = mailer
+    }
+
+    func mailer(for configuration: HygieConfiguration) -> any Mailer {
+        if let mailer { return mailer }
+        guard let host = configuration.smtpHost, !host.isEmpty else { return UnconfiguredMailer() }
+        return SMTPMailer(host: host, port: configuration.smtpPort, from: configuration.mailFrom)
     }
 }
 

@@ -31,6 +31,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("break-glass-duration"), help: "Seconds a break-the-glass grant lasts [env: HYGIE_BREAK_GLASS_DURATION] (default: 14400).")
     var breakGlassDuration: Int?
 
+    @Option(name: .customLong("smtp-host"), help: "SMTP relay for outgoing mail (password resets); without it no mail is sent [env: HYGIE_SMTP_HOST].")
+    var smtpHost: String?
+
+    @Option(name: .customLong("smtp-port"), help: "Port of the SMTP relay [env: HYGIE_SMTP_PORT] (default: 25).")
+    var smtpPort: Int?
+
+    @Option(name: .customLong("mail-from"), help: "Sender address of outgoing mail [env: HYGIE_MAIL_FROM] (default: no-reply@hygie.local).")
+    var mailFrom: String?
+
     @Flag(help: "Load the synthetic demonstration data set into an empty database [env: HYGIE_DEMO=1].")
     var demo = false
 
@@ -46,6 +55,9 @@ struct Serve: AsyncParsableCommand {
             configuration.maxRequestBodySize = value
         }
         configuration.loadDemoData = flag(demo, "HYGIE_DEMO", environment)
+        configuration.smtpHost = smtpHost ?? environment["HYGIE_SMTP_HOST"]
+        if let value = try integer(smtpPort, "HYGIE_SMTP_PORT", environment) { configuration.smtpPort = value }
+        if let value = mailFrom ?? environment["HYGIE_MAIL_FROM"] { configuration.mailFrom = value }
         if let value = try integer(rateLimitAccount, "HYGIE_RATE_LIMIT_ACCOUNT", environment) { configuration.rateLimitPerAccount = max(0, value) }
         if let value = try integer(breakGlassDuration, "HYGIE_BREAK_GLASS_DURATION", environment) {
             guard value > 0 else { throw ValidationError("The break-the-glass duration must be positive.") }

@@ -15,6 +15,7 @@ struct APIController {
     let tenant: TenantID
     /// Seconds a break-the-glass grant lasts.
     let breakGlassDuration: Int
+    let resetMail: PasswordResetMail
     let logger: Logger
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -32,6 +33,16 @@ struct APIController {
             let account = try await authenticate(request, context, allowPendingPassword: true)
             let body = try await decode(RefreshBody.self, request, context)
             try await identity.logout(refreshToken: body.refresh_token, by: account, address: address(context))
+            return Response(status: .noContent)
+        })
+        api.post("auth/forgot", use: wrap { request, context in
+            let body = try await decode(ForgotBody.self, request, context)
+            try await resetMail.request(username: body.username, tenant: tenant, address: address(context), language: WebRenderer.language(request))
+            return Response(status: .accepted)
+        })
+        api.post("auth/reset", use: wrap { request, context in
+            let body = try await decode(ResetBody.self, request, context)
+            try await identity.resetPassword(token: body.token, newPassword: body.new_password, tenant: tenant, address: address(context))
             return Response(status: .noContent)
         })
         api.get("auth/me", use: wrap { request, context in

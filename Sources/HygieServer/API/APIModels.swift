@@ -161,3 +161,12 @@ struct BreakGlassBody: Decodable {
     let patient: String
     let reason: String
 }
+
+struct ForgotBody: Decodable {
+    let username: String
+}
+
+struct ResetBody: Decodable {
+    let token: String
+    let new_password: String
+}

@@ -17,6 +17,7 @@ struct WebController: Sendable {
     let tenant: TenantID
     /// Cookies get `Secure` when the public URL is https.
     let secureCookies: Bool
+    let resetMail: PasswordResetMail
     let logger: Logger
 
     static let sessionCookie = "hygie_session"
@@ -32,6 +33,7 @@ struct WebController: Sendable {
         router.get("/", use: page { request, context in try await signedIn(request, context) { session in home(request, session) } })
         addAdminRoutes(to: router)
         addOAuthRoutes(to: router)
+        addPasswordResetRoutes(to: router)
     }
 
     // MARK: pages

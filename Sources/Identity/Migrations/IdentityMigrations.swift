@@ -4,7 +4,7 @@ import Storage
 /// roles' details live in the FHIR resources behind each account (Practitioner,
 /// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
 public enum IdentityMigrations {
-    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions, refreshScopes]
+    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions, refreshScopes, passwordResets]
 
     static let accounts = Migration(
         id: 200, name: "accounts, refresh tokens and signing keys",
@@ -90,4 +90,19 @@ public enum IdentityMigrations {
         id: 204, name: "refresh token scopes",
         up: { _ in ["ALTER TABLE refresh_tokens ADD COLUMN client_id TEXT", "ALTER TABLE refresh_tokens ADD COLUMN scope TEXT"] },
         down: { _ in ["ALTER TABLE refresh_tokens DROP COLUMN scope", "ALTER TABLE refresh_tokens DROP COLUMN client_id"] })
+
+    /// Single-use password reset links (digests of their tokens).
+    static let passwordResets = Migration(
+        id: 205, name: "password resets",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE password_resets (
+                    token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, account_id TEXT NOT NULL,
+                    created_at \(ddl.bigint) NOT NULL, expires_at \(ddl.bigint) NOT NULL, used_at \(ddl.bigint))
+                """,
+                "CREATE INDEX password_resets_account ON password_resets (account_id)",
+            ]
+        },
+        down: { _ in ["DROP TABLE password_resets"] })
 }

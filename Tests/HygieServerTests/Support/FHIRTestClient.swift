@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import HygieServer
+import Mail
 import NIOCore
 import Testing
 
@@ -115,14 +116,14 @@ struct FHIRTestClient {
 /// its password, registers a backend client with `system/*.*` and sends that client's token
 /// with every request: the FHIR conformance tests run as a real, authorised caller.
 func withTestApp(
-    clock: (any WallClock)? = nil, systemClient: Bool = true, configure: (inout HygieConfiguration) -> Void = { _ in },
+    clock: (any WallClock)? = nil, mailer: (any Mailer)? = nil, systemClient: Bool = true, configure: (inout HygieConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (FHIRTestClient) async throws -> Void
 ) async throws {
     let database = try await TestDatabase.make()
     var configuration = database.configuration()
     configure(&configuration)
     do {
-        let app = try await buildApplication(configuration, environment: HygieEnvironment(clock: clock ?? SystemWallClock()))
+        let app = try await buildApplication(configuration, environment: HygieEnvironment(clock: clock ?? SystemWallClock(), mailer: mailer))
         try await app.test(.router) { client in
             var http = FHIRTestClient(client: client)
             if systemClient {

@@ -22,7 +22,8 @@ struct APIController {
         let api = router.group("api/v1")
         api.post("auth/login", use: wrap { request, context in
             let body = try await decode(LoginBody.self, request, context)
-            let pair = try await identity.login(username: body.username, password: body.password, tenant: tenant, address: address(context))
+            let pair = try await identity.login(
+                username: body.username, password: body.password, code: body.totp, tenant: tenant, address: address(context))
             return try json(TokenBody(pair))
         })
         api.post("auth/refresh", use: wrap { request, context in
@@ -43,6 +44,29 @@ struct APIController {
         api.post("auth/reset", use: wrap { request, context in
             let body = try await decode(ResetBody.self, request, context)
             try await identity.resetPassword(token: body.token, newPassword: body.new_password, tenant: tenant, address: address(context))
+            return Response(status: .noContent)
+        })
+        api.post("auth/totp/setup", use: wrap { request, context in
+            let account = try await authenticate(request, context, allowPendingPassword: true, allowPendingTOTP: true)
+            guard !account.mustChangePassword else { throw IdentityError.passwordChangeRequired }
+            let enrolment = try await identity.startTOTPEnrolment(account)
+            return try json(["secret": enrolment.secret, "otpauth_url": enrolment.url])
+        })
+        api.post("auth/totp/confirm", use: wrap { request, context in
+            let account = try await authenticate(request, context, allowPendingPassword: false, allowPendingTOTP: true)
+            try await identity.confirmTOTP(account, code: try await decode(CodeBody.self, request, context).code, address: address(context))
+            return Response(status: .noContent)
+        })
+        api.post("auth/totp/disable", use: wrap { request, context in
+            let account = try await authenticate(request, context)
+            try await identity.disableTOTP(account, password: try await decode(PasswordOnlyBody.self, request, context).password, address: address(context))
+            return Response(status: .noContent)
+        })
+        api.put("admin/totp-requirements", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(TOTPRequirementBody.self, request, context)
+            guard let role = Role(rawValue: body.role), role != .system else { throw IdentityError.invalid("Unknown role \(body.role).") }
+            try await identity.requireTOTP(by: principal, role: role, required: body.required)
             return Response(status: .noContent)
         })
         api.get("auth/me", use: wrap { request, context in
@@ -156,11 +180,14 @@ struct APIController {
 
     /// The account behind the Bearer token; 401 without a valid one, 403 while its password
     /// is still the default one (unless the route is one of the few allowed then).
-    func authenticate(_ request: Request, _ context: AppRequestContext, allowPendingPassword: Bool = false) async throws -> Account {
+    func authenticate(
+        _ request: Request, _ context: AppRequestContext, allowPendingPassword: Bool = false, allowPendingTOTP: Bool? = nil
+    ) async throws -> Account {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
             let (account, _) = try await identity.authenticate(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else { throw IdentityError.unauthenticated }
         if account.mustChangePassword, !allowPendingPassword { throw IdentityError.passwordChangeRequired }
+        if !(allowPendingTOTP ?? allowPendingPassword), try await identity.mustEnrolTOTP(account) { throw IdentityError.totpEnrolmentRequired }
         return account
     }
 

@@ -6,6 +6,21 @@ import Identity
 struct LoginBody: Decodable {
     let username: String
     let password: String
+    /// The authenticator's current code, for accounts with the TOTP factor on.
+    let totp: String?
+}
+
+struct CodeBody: Decodable {
+    let code: String
+}
+
+struct PasswordOnlyBody: Decodable {
+    let password: String
+}
+
+struct TOTPRequirementBody: Decodable {
+    let role: String
+    let required: Bool
 }
 
 struct RefreshBody: Decodable {
@@ -53,7 +68,10 @@ struct AccountView: Encodable {
         patient = account.patient
         active = account.active
         must_change_password = account.mustChangePassword
+        totp_enabled = account.totpEnabled
     }
+
+    let totp_enabled: Bool
 }
 
 struct HospitalBody: Decodable {

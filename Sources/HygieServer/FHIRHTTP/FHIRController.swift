@@ -41,6 +41,9 @@ struct FHIRController {
         if account?.mustChangePassword == true {
             throw FHIRError(status: 403, .forbidden, "Choose a new password first; nothing else is allowed until then.")
         }
+        if let account, try await identity.mustEnrolTOTP(account) {
+            throw FHIRError(status: 403, .forbidden, "Your role requires a second factor: enrol one before anything else.")
+        }
         return Policy.caller(principal)
     }
 

@@ -28,12 +28,41 @@ struct WebController: Sendable {
         router.get("/login", use: page(loginPage))
         router.post("/login", use: page(login))
         router.post("/logout", use: page(logout))
-        router.get("/password", use: page { request, context in try await signedIn(request, context) { session in passwordPage(request, session) } })
+        router.get("/password", use: page { request, context in try await signedIn(request, context) { session in try await passwordPage(request, session) } })
         router.post("/password", use: page(changePassword))
         router.get("/", use: page { request, context in try await signedIn(request, context) { session in home(request, session) } })
         addAdminRoutes(to: router)
         addOAuthRoutes(to: router)
         addPasswordResetRoutes(to: router)
+        router.post("/account/totp/setup", use: page { request, context in
+            try await signedIn(request, context, form: true) { session, _ in
+                try await passwordPage(request, session, enrolment: try await identity.startTOTPEnrolment(session.account))
+            }
+        })
+        router.post("/account/totp/confirm", use: page { request, context in
+            try await signedIn(request, context, form: true) { session, form in
+                do {
+                    try await identity.confirmTOTP(session.account, code: form["code"] ?? "", address: context.remoteAddress)
+                } catch let error as IdentityError {
+                    return try await passwordPage(request, session, error: message(error, request))
+                }
+                var updated = session
+                updated.account.totpEnabled = true
+                return try await passwordPage(request, updated, flash: renderer.text("totp_enabled_flash", WebRenderer.language(request)))
+            }
+        })
+        router.post("/account/totp/disable", use: page { request, context in
+            try await signedIn(request, context, form: true) { session, form in
+                do {
+                    try await identity.disableTOTP(session.account, password: form["password"] ?? "", address: context.remoteAddress)
+                } catch let error as IdentityError {
+                    return try await passwordPage(request, session, error: message(error, request))
+                }
+                var updated = session
+                updated.account.totpEnabled = false
+                return try await passwordPage(request, updated, flash: renderer.text("totp_disabled_flash", WebRenderer.language(request)))
+            }
+        })
     }
 
     // MARK: pages
@@ -53,7 +82,7 @@ struct WebController: Sendable {
         let next = Self.safeNext(form["next"])
         do {
             let (cookie, session) = try await identity.startWebSession(
-                username: form["username"] ?? "", password: form["password"] ?? "", tenant: tenant, address: context.remoteAddress)
+                username: form["username"] ?? "", password: form["password"] ?? "", code: form["code"], tenant: tenant, address: context.remoteAddress)
             var response = Response.redirect(to: session.account.mustChangePassword ? "/password" : next, type: .found)
             response.setCookie(self.cookie(Self.sessionCookie, cookie, maxAge: Int(IdentityService.sessionAbsoluteTimeout)))
             response.setCookie(self.cookie(Self.loginCookie, "", maxAge: 0))
@@ -79,20 +108,29 @@ struct WebController: Sendable {
         return response
     }
 
-    func passwordPage(_ request: Request, _ session: WebSession, error: String? = nil, flash: String? = nil) -> Response {
-        render("password", title: "password_title", request, session: session, ["forced": session.account.mustChangePassword], error: error, flash: flash)
+    /// The account page: the password form and, once the password is the owner's, the
+    /// second factor.
+    func passwordPage(
+        _ request: Request, _ session: WebSession, error: String? = nil, flash: String? = nil, enrolment: (secret: String, url: String)? = nil
+    ) async throws -> Response {
+        var values: [String: Any] = [
+            "forced": session.account.mustChangePassword, "totpEnabled": session.account.totpEnabled,
+            "totpRequired": try await identity.totpRequired(for: session.account),
+        ]
+        if let enrolment { values["enrolment"] = ["secret": enrolment.secret, "url": enrolment.url] }
+        return render("password", title: "password_title", request, session: session, values, error: error, flash: flash)
     }
 
     func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try await signedIn(request, context, form: true) { session, form in
             guard form["new_password"] == form["confirm_password"] else {
-                return passwordPage(request, session, error: renderer.text("password_mismatch", WebRenderer.language(request)))
+                return try await passwordPage(request, session, error: renderer.text("password_mismatch", WebRenderer.language(request)))
             }
             do {
                 try await identity.changePassword(
                     of: session.account, current: form["current_password"] ?? "", new: form["new_password"] ?? "", address: context.remoteAddress)
             } catch let error as IdentityError {
-                return passwordPage(request, session, error: message(error, request))
+                return try await passwordPage(request, session, error: message(error, request))
             }
             return Response.redirect(to: "/?changed=1", type: .found)
         }
@@ -170,6 +208,9 @@ struct WebController: Sendable {
         }
         if session.account.mustChangePassword, request.uri.path != "/password" {
             return Response.redirect(to: "/password", type: .found)
+        }
+        if !["/password", "/account/totp/setup", "/account/totp/confirm"].contains(request.uri.path), try await identity.mustEnrolTOTP(session.account) {
+            return Response.redirect(to: "/password#totp", type: .found)
         }
         return try await body(session)
     }

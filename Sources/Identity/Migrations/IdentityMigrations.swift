@@ -4,7 +4,7 @@ import Storage
 /// roles' details live in the FHIR resources behind each account (Practitioner,
 /// PractitionerRole, Patient); these tables hold the machinery (DESIGN §3).
 public enum IdentityMigrations {
-    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions, refreshScopes, passwordResets]
+    public static let all: [Migration] = [accounts, oauthClients, breakGlass, webSessions, refreshScopes, passwordResets, totp]
 
     static let accounts = Migration(
         id: 200, name: "accounts, refresh tokens and signing keys",
@@ -105,4 +105,23 @@ public enum IdentityMigrations {
             ]
         },
         down: { _ in ["DROP TABLE password_resets"] })
+
+    /// TOTP second factor per account (secret sealed with the tenant's data key) and the
+    /// roles an admin requires it for (`scope` is a hospital id, or `*` for every hospital).
+    static let totp = Migration(
+        id: 206, name: "totp second factor",
+        up: { ddl in
+            [
+                "ALTER TABLE accounts ADD COLUMN totp_secret \(ddl.blob)",
+                "ALTER TABLE accounts ADD COLUMN totp_key_id TEXT",
+                "ALTER TABLE accounts ADD COLUMN totp_enabled \(ddl.boolean) NOT NULL DEFAULT FALSE",
+                "CREATE TABLE totp_requirements (tenant_id TEXT NOT NULL, scope TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (tenant_id, scope, role))",
+            ]
+        },
+        down: { _ in
+            [
+                "DROP TABLE totp_requirements", "ALTER TABLE accounts DROP COLUMN totp_enabled", "ALTER TABLE accounts DROP COLUMN totp_key_id",
+                "ALTER TABLE accounts DROP COLUMN totp_secret",
+            ]
+        })
 }

@@ -21,6 +21,8 @@ public struct Account: Sendable, Equatable {
     public var active: Bool
     /// Epoch milliseconds.
     public var createdAt: Int64
+    /// Whether sign-in asks for a TOTP code after the password.
+    public var totpEnabled: Bool = false
 
     /// Who this account is, for the policy engine.
     public func principal(address: String? = nil, scopes: ScopeSet? = nil, breakGlass: [String] = []) -> Principal {
@@ -52,6 +54,8 @@ public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible
     public static let passwordChangeRequired = IdentityError(
         403, "password-change-required", "Choose a new password first (POST /api/v1/auth/password); nothing else is allowed until then.")
     public static let forbidden = IdentityError(403, "forbidden", "Your role does not allow this.")
+    public static let totpEnrolmentRequired = IdentityError(
+        403, "totp-enrolment-required", "Your role requires a second factor: enrol one (POST /api/v1/auth/totp/setup) before anything else.")
 
     public static func notFound(_ what: String) -> IdentityError { IdentityError(404, "not-found", "\(what) does not exist.") }
     public static func invalid(_ message: String) -> IdentityError { IdentityError(400, "invalid", message) }

@@ -7,7 +7,7 @@ import Storage
 struct AccountStore: Sendable {
     let store: any SQLStore
 
-    static let columns = "id, tenant_id, username, email, role, hospital_id, practitioner_id, patient_id, must_change_password, active, created_at"
+    static let columns = "id, tenant_id, username, email, role, hospital_id, practitioner_id, patient_id, must_change_password, active, created_at, totp_enabled"
 
     func insert(_ account: Account, passwordHash: String, on database: any SQLDatabase) async throws {
         try await database.raw(
@@ -79,6 +79,6 @@ struct AccountStore: Sendable {
             role: role, hospital: try row.decode(column: "hospital_id", as: String?.self),
             practitioner: try row.decode(column: "practitioner_id", as: String?.self), patient: try row.decode(column: "patient_id", as: String?.self),
             mustChangePassword: try row.decode(column: "must_change_password", as: Bool.self), active: try row.decode(column: "active", as: Bool.self),
-            createdAt: try row.decode(column: "created_at", as: Int64.self))
+            createdAt: try row.decode(column: "created_at", as: Int64.self), totpEnabled: try row.decode(column: "totp_enabled", as: Bool.self))
     }
 }

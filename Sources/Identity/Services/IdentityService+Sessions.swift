@@ -19,7 +19,9 @@ public struct TokenPair: Sendable {
 extension IdentityService {
     /// Signs in with a username and password. Failures are throttled per account and per
     /// address; an unknown username costs the same bcrypt work as a wrong password.
-    public func login(username: String, password: String, tenant: TenantID, address: String?) async throws -> TokenPair {
+    /// With the TOTP factor on, `code` must be the current code of the account's
+    /// authenticator (a wrong one counts as a failed sign-in).
+    public func login(username: String, password: String, code: String? = nil, tenant: TenantID, address: String?) async throws -> TokenPair {
         let name = username.lowercased()
         if let wait = throttle.wait(account: name, address: address) {
             throw IdentityError(429, "too-many-attempts", "Too many failed sign-ins; try again in \(wait) s.", retryAfter: wait)
@@ -32,6 +34,16 @@ extension IdentityService {
             let reason = found == nil ? "unknown username" : !matches ? "wrong password" : "inactive account"
             try await fhir.record(AuditRecord(agent: agent, kind: .login, action: .execute, outcome: .minorFailure, detail: reason), tenant: tenant)
             throw IdentityError.invalidCredentials
+        }
+        do {
+            try await checkSecondFactor(account, code: code)
+        } catch let error as IdentityError {
+            if error.code == "totp-invalid" {
+                throttle.failed(account: name, address: address)
+                let agent = AuditAgent(account: account.id.rawValue, who: nil, role: account.role.rawValue, address: address)
+                try await fhir.record(AuditRecord(agent: agent, kind: .login, action: .execute, outcome: .minorFailure, detail: "wrong TOTP code"), tenant: tenant)
+            }
+            throw error
         }
         throttle.succeeded(account: name)
         let pair = try await issueTokens(for: account, family: ids.makeID())

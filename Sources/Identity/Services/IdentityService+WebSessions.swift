@@ -20,8 +20,10 @@ extension IdentityService {
 
     /// Signs in a browser: checks the password like `login` (throttled, audited) and returns
     /// the session cookie's value.
-    public func startWebSession(username: String, password: String, tenant: TenantID, address: String?) async throws -> (cookie: String, WebSession) {
-        let pair = try await login(username: username, password: password, tenant: tenant, address: address)
+    public func startWebSession(
+        username: String, password: String, code: String? = nil, tenant: TenantID, address: String?
+    ) async throws -> (cookie: String, WebSession) {
+        let pair = try await login(username: username, password: password, code: code, tenant: tenant, address: address)
         try await logoutQuietly(refreshToken: pair.refreshToken)
         let cookie = Self.randomToken()
         let csrf = Self.randomToken()

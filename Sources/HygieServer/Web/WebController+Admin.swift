@@ -124,7 +124,7 @@ extension WebController {
             "hospitals", title: "hospitals_title", request, session: session,
             [
                 "hospitals": hospitals.map { ["id": $0.id, "name": $0.name, "finess": $0.finess ?? "", "active": $0.active] as [String: Any] },
-                "accounts": try await accountRows(admins, request, tenant: principal.tenant),
+                "accounts": try await accountRows(admins, request, tenant: principal.tenant, viewer: principal.role),
             ], error: error, flash: flash)
     }
 
@@ -135,7 +135,8 @@ extension WebController {
         }
         let language = WebRenderer.language(request)
         let query = request.uri.queryParameters["q"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
-        var rows = try await accountRows(try await identity.accounts(by: principal, hospital: hospital), request, tenant: principal.tenant)
+        var rows = try await accountRows(
+            try await identity.accounts(by: principal, hospital: hospital), request, tenant: principal.tenant, viewer: principal.role)
         if !query.isEmpty {
             let needle = StringNormalizer.normalize(query)
             rows = rows.filter { row in
@@ -159,13 +160,15 @@ extension WebController {
         return { request, session, error, flash in try await staffPage(request, session, error: error, flash: flash) }
     }
 
-    func accountRows(_ accounts: [Account], _ request: Request, tenant: TenantID) async throws -> [[String: Any]] {
+    func accountRows(_ accounts: [Account], _ request: Request, tenant: TenantID, viewer: Role) async throws -> [[String: Any]] {
         let language = WebRenderer.language(request)
         let names = try await identity.displayNames("Practitioner", ids: accounts.compactMap(\.practitioner), tenant: tenant)
         return accounts.map { account in
             [
                 "id": account.id.rawValue, "username": account.username, "email": account.email ?? "", "active": account.active,
                 "name": account.practitioner.flatMap { names[$0] } ?? "", "roleLabel": renderer.text("role_\(account.role.rawValue)", language),
+                // Hospital admins are managed by a super admin only: no buttons for them elsewhere.
+                "manageable": account.role != .hospitalAdmin || viewer == .superAdmin,
             ]
         }
     }

@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            resources: [.copy("Web/Templates"), .copy("Web/Static"), .copy("Web/Localization")],
+            resources: [.copy("Web/Templates"), .copy("Web/Static"), .copy("Web/Localization"), .copy("API/OpenAPI")],
             swiftSettings: strictSettings
         ),
         .executableTarget(

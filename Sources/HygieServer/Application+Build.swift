@@ -22,6 +22,26 @@ public func buildApplication(
         let loaded = try await DemoData.loadIfEmpty(into: platform.fhir, tenant: configuration.defaultTenant)
         if loaded > 0 { logger.info("loaded demonstration data", metadata: ["resources": "\(loaded)"]) }
     }
+    if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
+        // Said once, when the account is made; nothing is printed on later starts.
+        print(
+            """
+            Hygie: created the first super admin account "\(created)" with the default password "\(PasswordHasher.defaultPassword)".
+            Sign in and choose a new password: nothing else is allowed until you do.
+            """)
+    }
+    let router = try await makeRouter(platform: platform, configuration: configuration, environment: environment, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hygie"),
+        services: [platform.store],
+        logger: logger)
+}
+
+/// Every route and middleware of the server, on an opened platform.
+func makeRouter(
+    platform: Platform, configuration: HygieConfiguration, environment: HygieEnvironment, logger: Logger
+) async throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware(ids: environment.ids, logger: logger))
     router.add(
@@ -41,25 +61,14 @@ public func buildApplication(
         resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
+    OpenAPIController(document: try OpenAPIController.load(), renderer: renderer).addRoutes(to: router)
     WebController(
         identity: platform.identity, renderer: renderer, tenant: configuration.defaultTenant,
         secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
-    if let created = try await platform.identity.bootstrapSuperAdmin(tenant: configuration.defaultTenant) {
-        // Said once, when the account is made; nothing is printed on later starts.
-        print(
-            """
-            Hygie: created the first super admin account "\(created)" with the default password "\(PasswordHasher.defaultPassword)".
-            Sign in and choose a new password: nothing else is allowed until you do.
-            """)
-    }
     FHIRController(
         store: platform.fhir, identity: platform.identity, tenant: configuration.defaultTenant, maximumBodySize: configuration.maxRequestBodySize,
         capabilityStatement: capabilities, logger: logger
     ).addRoutes(to: router)
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hygie"),
-        services: [platform.store],
-        logger: logger)
+    return router
 }

@@ -56,7 +56,9 @@ public enum Policy {
         case .superAdmin:
             return (Grant(openTypes: directoryTypes.union(["AuditEvent"])), .nothing)
         case .hospitalAdmin:
-            return (Grant(openTypes: directoryTypes), .nothing)
+            var read = Grant(openTypes: directoryTypes)
+            if let hospital = principal.hospital { read.auditAgents = .ofOrganization(hospital) }
+            return (read, .nothing)
         case .physician:
             var patients = PatientSet.linkedTo(.ids(principal.practitioner.map { [$0] } ?? []))
             if !principal.breakGlass.isEmpty { patients = .union([patients, .ids(principal.breakGlass)]) }

@@ -31,3 +31,18 @@ struct CreateSuperAdmin: AsyncParsableCommand {
         }
     }
 }
+
+struct RotateSigningKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-signing-key",
+        abstract: "Make a new key sign access and ID tokens; tokens signed by earlier keys stay valid until they expire.")
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        try await storage.withPlatform(component: "identity") { platform, _ in
+            let kid = try await platform.identity.signer.rotate()
+            print("New signing key \(kid): servers sign with it once they restart or meet a token it signed; earlier keys keep verifying.")
+        }
+    }
+}

@@ -45,6 +45,9 @@ public struct Grant: Sendable, Equatable {
     public var patients: PatientSet
     /// Types granted within those compartments; nil means every type.
     public var compartmentTypes: Set<String>?
+    /// AuditEvents whose agent is one of these practitioners (a hospital admin reads what
+    /// their hospital's staff did).
+    public var auditAgents: PractitionerSet?
 
     public init(openTypes: Set<String> = [], patients: PatientSet = .none, compartmentTypes: Set<String>? = nil) {
         self.everything = false
@@ -61,7 +64,7 @@ public struct Grant: Sendable, Equatable {
 
     public static let nothing = Grant()
 
-    var isNothing: Bool { !everything && openTypes.isEmpty && patients == .none }
+    var isNothing: Bool { !everything && openTypes.isEmpty && patients == .none && auditAgents == nil }
 
     /// Whether the grant can cover resources of `type` at all (before looking at patients).
     public func mayConcern(_ type: String) -> Bool {

@@ -27,6 +27,15 @@ struct GrantSQL {
             }
             alternatives.append(member)
         }
+        if let agents = grant.auditAgents {
+            let agent = keys.key("AuditEvent", "agent") ?? -1
+            alternatives.append(
+                """
+                (\(unsafeRaw: resource).resource_type = 'AuditEvent' AND EXISTS (SELECT 1 FROM fhir_idx_reference aa
+                WHERE aa.rid = \(unsafeRaw: resource).rid AND aa.pid = \(bind: agent) AND aa.target_type = 'Practitioner'
+                AND aa.target_id IN (\(practitionerIDs(agents)))))
+                """)
+        }
         if alternatives.isEmpty { return "1 = 0" }
         return alternatives.count == 1 ? alternatives[0] : "(" + alternatives.ored() + ")"
     }

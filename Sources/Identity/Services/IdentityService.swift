@@ -58,7 +58,7 @@ public final class IdentityService: Sendable {
 
     /// The account a valid access token names, if it is still active.
     public func authenticate(accessToken: String) async throws -> (Account, claims: JSON)? {
-        guard let claims = signer.verify(accessToken), claims["typ"]?.stringValue == "access",
+        guard let claims = try await signer.verifyReloading(accessToken), claims["typ"]?.stringValue == "access",
             claims["iss"]?.stringValue == issuer,
             let subject = claims["sub"]?.stringValue, let tenant = claims["tid"]?.stringValue,
             let account = try await accounts.find(AccountID(subject), tenant: TenantID(tenant)), account.active

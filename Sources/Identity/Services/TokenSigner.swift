@@ -110,6 +110,17 @@ public final class TokenSigner: Sendable {
         return input + "." + Base64URL.encode(signature.rawRepresentation)
     }
 
+    /// Like `verify`, but a token signed by a key this process has not loaded yet (rotated by
+    /// `hygie rotate-signing-key`, or by another node) makes it reload the keys once.
+    public func verifyReloading(_ token: String) async throws -> JSON? {
+        if let claims = verify(token) { return claims }
+        guard let header = token.split(separator: ".").first.flatMap({ Base64URL.decode($0) }),
+            let kid = (try? JSONParser.parse(Array(header)))?["kid"]?.stringValue, !keys.withLock({ $0.contains { $0.kid == kid } })
+        else { return nil }
+        try await load()
+        return verify(token)
+    }
+
     /// The claims of a token whose signature verifies with one of the keys and which has not
     /// expired; nil otherwise.
     public func verify(_ token: String) -> JSON? {

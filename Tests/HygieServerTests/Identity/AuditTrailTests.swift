@@ -47,6 +47,12 @@ import Testing
             #expect(fhirTrail.status == 200)
             #expect(fhirTrail.matches.count >= 3)
             #expect(try await http.get("/fhir/AuditEvent", headers: auth).matches.isEmpty)
+            // A hospital admin finds, over FHIR, what the staff of their hospital did, and only that.
+            let ownStaff = try await http.get("/fhir/AuditEvent?_count=500", headers: ["Authorization": "Bearer \(setup.adminA)"])
+            let agents = Set(ownStaff.matches.compactMap { $0["agent"]?.arrayValue?.first?["who"]?["reference"]?.stringValue })
+            #expect(agents.contains("Practitioner/\(physician["practitioner"]?.stringValue ?? "")"))
+            let otherAdmin = try await http.get("/fhir/AuditEvent?_count=500", headers: ["Authorization": "Bearer \(setup.adminB)"])
+            #expect(!otherAdmin.matches.contains { $0["agent"]?.arrayValue?.first?["who"]?["reference"]?.stringValue == "Practitioner/\(physician["practitioner"]?.stringValue ?? "")" })
         }
     }
 

@@ -28,7 +28,14 @@ public enum AuditTrail {
     static let genesis = String(repeating: "0", count: 64)
 
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     static func digest(_ body: [UInt8]) -> String { hex(SHA256.hash(data: body)) }

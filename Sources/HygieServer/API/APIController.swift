@@ -133,7 +133,13 @@ struct APIController {
         api.patch("accounts/:id", use: wrap { request, context in
             let principal = try await principal(request, context)
             let body = try await decode(AccountUpdateBody.self, request, context)
-            let account = try await identity.updateAccount(by: principal, AccountID(try context.parameters.require("id")), email: body.email, active: body.active)
+            var role: Role?
+            if let code = body.role {
+                guard let known = Role(rawValue: code) else { throw IdentityError.invalid("Unknown role \(code).") }
+                role = known
+            }
+            let account = try await identity.updateAccount(
+                by: principal, AccountID(try context.parameters.require("id")), email: body.email, active: body.active, role: role)
             return try json(AccountView(account))
         })
         api.delete("accounts/:id", use: wrap { request, context in

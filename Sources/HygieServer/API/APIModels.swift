@@ -124,6 +124,7 @@ struct NewAccountBody: Decodable {
 struct AccountUpdateBody: Decodable {
     let email: String?
     let active: Bool?
+    let role: String?
 }
 
 struct ListView<Item: Encodable>: Encodable {

@@ -186,10 +186,10 @@ extension WebController {
 
     func patientsPage(_ request: Request, _ session: WebSession, _ principal: Principal) async throws -> Response {
         guard principal.role == .secretary else { return errorPage(request, session, "error_forbidden", .forbidden) }
-        var query = try SearchQuery.parse(resourceType: "Patient", parameters: [("_count", "200"), ("_sort", "family")])
-        query.total = TotalMode.none
-        let patients = try await identity.fhir.search(query, as: Policy.caller(principal)).matches.map { stored -> [String: String] in
-            let json = (try? stored.json()) ?? .null
+        // Through the store's interaction path, so that the read is audited like any other.
+        let search = FHIRRequest(method: "GET", target: .type("Patient"), query: [("_count", "200"), ("_sort", "family"), ("_total", "none")])
+        let bundle = try await identity.fhir.perform(search, as: Policy.caller(principal)).json ?? .null
+        let patients = (bundle["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }.map { json -> [String: String] in
             let name = json["name"]?.arrayValue?.first
             return [
                 "family": name?["family"]?.stringValue ?? "", "given": name?["given"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "",

@@ -134,9 +134,16 @@ extension IdentityService {
         return target
     }
 
-    /// Edits an account's e-mail or activity. A password is never set here (DESIGN §6).
-    public func updateAccount(by principal: Principal, _ id: AccountID, email: String?, active: Bool?) async throws -> Account {
+    /// Edits an account's e-mail, activity or (for staff) role. A password is never set here
+    /// (DESIGN §6). A role change rewrites the PractitionerRole in the same transaction.
+    public func updateAccount(by principal: Principal, _ id: AccountID, email: String?, active: Bool?, role: Role? = nil) async throws -> Account {
         var target = try await managed(id, by: principal)
+        if let role, role != target.role {
+            guard Role.staffRoles.contains(target.role), Role.staffRoles.contains(role) else {
+                throw IdentityError.invalid("Only staff roles change, to another staff role.")
+            }
+            return try await changeRole(of: target, to: role, by: principal)
+        }
         if let email {
             guard email.contains("@"), email.count <= 254 else { throw IdentityError.invalid("The e-mail address is not valid.") }
             target.email = email
@@ -156,6 +163,32 @@ extension IdentityService {
             }
         }
         logger.info("account updated", metadata: ["account": "\(id)", "by": "\(principal.account)"])
+        return updated
+    }
+
+    func changeRole(of target: Account, to role: Role, by principal: Principal) async throws -> Account {
+        guard let practitioner = target.practitioner else { throw IdentityError.invalid("This account has no practitioner.") }
+        let system = Caller.system(principal.tenant)
+        let roles = try await fhir.search(
+            try SearchQuery.parse(resourceType: "PractitionerRole", parameters: [("practitioner", "Practitioner/\(practitioner)")]), as: system)
+        guard let current = roles.matches.first, case .object(var object) = try current.json() else {
+            throw IdentityError.notFound("The PractitionerRole of account \(target.id)")
+        }
+        object["code"] = [["coding": [["system": .string(Role.codeSystem), "code": .string(role.code)]]]]
+        if role != .physician { object.removeValue(forKey: "specialty") }
+        var updated = target
+        updated.role = role
+        let record = AuditRecord(
+            agent: Self.agent(principal), kind: .accountChange, action: .update, entities: ["Practitioner/\(practitioner)"],
+            detail: "account \(target.id) role \(target.role.rawValue) → \(role.rawValue)")
+        let now = now()
+        let account = updated
+        _ = try await fhir.transaction(Resources.transaction([Self.put(.object(object))]), as: system, audit: [record]) { database in
+            try await database.raw(
+                "UPDATE accounts SET role = \(bind: account.role.rawValue), updated_at = \(bind: now) WHERE id = \(bind: account.id.rawValue)"
+            ).run()
+        }
+        logger.info("account role changed", metadata: ["account": "\(target.id)", "by": "\(principal.account)"])
         return updated
     }
 

@@ -16,10 +16,16 @@ public final class TokenSigner: Sendable {
         /// The private scalar; swift-crypto's key types are not Sendable, so the key is made
         /// from it when used.
         let raw: Data
+        /// The public key (x ‖ y), kept so that verifying does not derive it again each time.
+        let publicRaw: Data
         let createdAt: Int64
 
         var key: P256.Signing.PrivateKey {
             get throws { try P256.Signing.PrivateKey(rawRepresentation: raw) }
+        }
+
+        var publicKey: P256.Signing.PublicKey {
+            get throws { try P256.Signing.PublicKey(rawRepresentation: publicRaw) }
         }
     }
 
@@ -82,7 +88,7 @@ public final class TokenSigner: Sendable {
             let dataKey = try await keyRing.key(id: try row.decode(column: "key_id", as: String.self))
             let raw = try dataKey.open(try row.decode(column: "sealed_key", as: Data.self), context: Data("signing-key|\(kid)".utf8))
             result.append(
-                SigningKey(kid: kid, raw: raw, createdAt: try row.decode(column: "created_at", as: Int64.self)))
+                SigningKey(kid: kid, raw: raw, publicRaw: try P256.Signing.PrivateKey(rawRepresentation: raw).publicKey.rawRepresentation, createdAt: try row.decode(column: "created_at", as: Int64.self)))
         }
         return result
     }
@@ -130,7 +136,7 @@ public final class TokenSigner: Sendable {
             let key = keys.withLock({ $0.first { $0.kid == kid } }),
             let signatureBytes = Base64URL.decode(parts[2]),
             let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes),
-            let publicKey = try? key.key.publicKey,
+            let publicKey = try? key.publicKey,
             publicKey.isValidSignature(signature, for: Data("\(parts[0]).\(parts[1])".utf8)),
             let payloadBytes = Base64URL.decode(parts[1]), let claims = try? JSONParser.parse(Array(payloadBytes))
         else { return nil }

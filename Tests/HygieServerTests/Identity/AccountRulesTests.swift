@@ -82,6 +82,23 @@ import Testing
         }
     }
 
+    @Test func aHospitalAdminChangesTheRoleOfTheirStaffOnly() async throws {
+        try await withTestApp { http in
+            let setup = try await TwoHospitals.make(http)
+            let api = setup.api
+            let nurse = try await api.create("/api/v1/staff", ["username": "devient.medecin", "family": "R", "role": "nurse"], token: setup.adminA)
+            let id = nurse["id"]?.stringValue ?? ""
+            #expect(try await api.call(.patch, "/api/v1/accounts/\(id)", ["role": "physician"], token: setup.adminB).status == 403)
+            #expect(try await api.call(.patch, "/api/v1/accounts/\(id)", ["role": "hospital-admin"], token: setup.adminA).status == 400)
+            let changed = try await api.call(.patch, "/api/v1/accounts/\(id)", ["role": "physician"], token: setup.adminA)
+            #expect(changed.json["role"]?.stringValue == "physician")
+            let role = try await http.get("/fhir/PractitionerRole?practitioner=Practitioner/\(nurse["practitioner"]?.stringValue ?? "")")
+            #expect(role.matches.first?["code"]?.arrayValue?.first?["coding"]?.arrayValue?.first?["code"]?.stringValue == "physician")
+            let trail = try await api.call(.get, "/api/v1/admin/audit?count=500", token: setup.superAdmin)
+            #expect(trail.json["items"]?.arrayValue?.contains { ($0["detail"]?.stringValue ?? "").contains("role nurse → physician") } == true)
+        }
+    }
+
     @Test func aSecretaryLinksNewPatientsToPhysiciansOfHerHospitalOnly() async throws {
         try await withTestApp { http in
             let setup = try await TwoHospitals.make(http)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Foundation
 import HygieServer
 import Identity
 
@@ -10,13 +11,16 @@ struct CreateSuperAdmin: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
-    @Option(help: "Username of the new account (letters, digits, . - _ @).")
-    var username: String = "superadmin"
+    @Option(help: "Username of the new account (letters, digits, . - _ @) [env: HYGIE_SUPERADMIN_USERNAME] (default: superadmin).")
+    var username: String?
 
-    @Option(help: "E-mail address for password resets.")
+    @Option(help: "E-mail address for password resets [env: HYGIE_SUPERADMIN_EMAIL].")
     var email: String?
 
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let username = username ?? environment["HYGIE_SUPERADMIN_USERNAME"] ?? "superadmin"
+        let email = email ?? environment["HYGIE_SUPERADMIN_EMAIL"]
         try await storage.withPlatform(component: "identity") { platform, configuration in
             do {
                 let account = try await platform.identity.createSuperAdmin(username: username, email: email, tenant: configuration.defaultTenant)

@@ -66,7 +66,7 @@ import Testing
     @Test(.enabled(if: binary != nil))
     func helpNamesEveryCommandAndEveryOptionsVariable() throws {
         let top = try Self.run(["--help"])
-        for command in ["serve", "migrate", "reindex", "seed-demo", "rotate-key"] {
+        for command in ["serve", "migrate", "reindex", "seed-demo", "rotate-key", "create-superadmin", "rotate-signing-key", "audit"] {
             #expect(top.contains(command), "\(command)")
         }
         let serve = try Self.run(["serve", "--help"])
@@ -75,6 +75,9 @@ import Testing
             ("--demo", "HYGIE_DEMO"), ("--data-dir", "HYGIE_DATA_DIR"), ("--database-url", "HYGIE_DATABASE_URL"),
             ("--database-schema", "HYGIE_DATABASE_SCHEMA"), ("--database-pool-size", "HYGIE_DATABASE_POOL_SIZE"),
             ("--master-key-file", "HYGIE_MASTER_KEY_FILE"), ("--log-level", "HYGIE_LOG_LEVEL"), ("--query-timeout", "HYGIE_QUERY_TIMEOUT"),
+            ("--rate-limit-account", "HYGIE_RATE_LIMIT_ACCOUNT"), ("--rate-limit-address", "HYGIE_RATE_LIMIT_ADDRESS"),
+            ("--break-glass-duration", "HYGIE_BREAK_GLASS_DURATION"), ("--smtp-host", "HYGIE_SMTP_HOST"), ("--smtp-port", "HYGIE_SMTP_PORT"),
+            ("--mail-from", "HYGIE_MAIL_FROM"),
         ] {
             #expect(serve.contains(option) && serve.contains(variable), "\(option) / \(variable)")
         }
@@ -90,5 +93,16 @@ import Testing
         #expect(try Self.run(["migrate", "--status", "--data-dir", directory]).contains("applied  101"))
         #expect(try Self.run(["migrate", "--revert-to", "100", "--data-dir", directory]).contains("Reverted"))
         #expect(try Self.run(["migrate", "--status", "--data-dir", directory]).contains("pending  101"))
+    }
+
+    @Test(.enabled(if: binary != nil))
+    func createSuperAdminMakesOneAccountPerUsernameAndAuditVerifyReports() throws {
+        let directory = NSTemporaryDirectory() + "hygie-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let created = try Self.run(["create-superadmin", "--username", "chef.admin", "--data-dir", directory])
+        #expect(created.contains("Created super admin \"chef.admin\"") && created.contains("mediconnect"))
+        #expect(try Self.run(["create-superadmin", "--username", "chef.admin", "--data-dir", directory]).contains("taken"))
+        #expect(try Self.run(["audit", "verify", "--data-dir", directory]).contains("intact"))
+        #expect(try Self.run(["rotate-signing-key", "--data-dir", directory]).contains("New signing key"))
     }
 }

@@ -1,4 +1,5 @@
 import FHIR
+import Foundation
 import Synchronization
 
 /// One audited action, before it becomes an AuditEvent (FHIR R4 AuditEvent; the codes follow
@@ -83,7 +84,7 @@ public struct AuditRecord: Sendable, Equatable {
             entities.append(["what": ["reference": .string(reference)]])
         }
         if let query {
-            entities.append(["query": .string(Self.base64(Array(query.utf8)))])
+            entities.append(["query": .string(Data(query.utf8).base64EncodedString())])
         }
         if !entities.isEmpty { object["entity"] = .array(entities) }
         return .object(object)
@@ -115,25 +116,6 @@ public struct AuditRecord: Sendable, Equatable {
         case .breakTheGlass:
             return (["system": .string(dicom), "code": "110113", "display": "Security Alert"], ["system": .string(hygie), "code": "break-the-glass"])
         }
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var text = ""
-        var index = 0
-        while index < bytes.count {
-            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
-            let value = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
-            for position in 0..<4 {
-                if position <= chunk.count {
-                    text.append(alphabet[Int((value >> (18 - 6 * UInt32(position))) & 0x3F)])
-                } else {
-                    text.append("=")
-                }
-            }
-            index += 3
-        }
-        return text
     }
 }
 

@@ -25,22 +25,19 @@ extension WebController {
     func forgot(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await Self.form(request)
         guard let token = request.cookies[Self.loginCookie]?.value, form["_csrf"] == token else { return errorPage(request, nil, "error_csrf", .forbidden) }
-        let language = WebRenderer.language(request)
         do {
-            try await resetMail.request(username: form["username"] ?? "", tenant: tenant, address: context.remoteAddress, language: language)
+            try await resetMail.request(
+                username: form["username"] ?? "", tenant: tenant, address: context.remoteAddress, language: WebRenderer.language(request))
         } catch let error as IdentityError {
             return forgotPage(request, error: message(error, request))
         }
-        return render("message", title: "forgot_title", request, session: nil, ["heading": renderer.text("forgot_title", language), "message": renderer.text("forgot_sent", language)])
+        return messagePage(request, nil, heading: "forgot_title", message: "forgot_sent")
     }
 
     func resetPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let token = request.uri.queryParameters["token"].map(String.init) ?? ""
         guard try await identity.resetTokenIsValid(token, tenant: tenant) else {
-            let language = WebRenderer.language(request)
-            return render(
-                "message", title: "reset_title", request, session: nil,
-                ["heading": renderer.text("reset_title", language), "message": renderer.text("reset_invalid", language)], status: .badRequest)
+            return messagePage(request, nil, heading: "reset_title", message: "reset_invalid", status: .badRequest)
         }
         return resetForm(request, token: token)
     }
@@ -62,14 +59,10 @@ extension WebController {
         do {
             try await identity.resetPassword(token: token, newPassword: form["new_password"] ?? "", tenant: tenant, address: context.remoteAddress)
         } catch let error as IdentityError where error.code == "reset-invalid" {
-            let language = WebRenderer.language(request)
-            return render(
-                "message", title: "reset_title", request, session: nil,
-                ["heading": renderer.text("reset_title", language), "message": renderer.text("reset_invalid", language)], status: .badRequest)
+            return messagePage(request, nil, heading: "reset_title", message: "reset_invalid", status: .badRequest)
         } catch let error as IdentityError {
             return resetForm(request, token: token, error: message(error, request))
         }
-        let language = WebRenderer.language(request)
-        return render("message", title: "reset_title", request, session: nil, ["heading": renderer.text("reset_title", language), "message": renderer.text("reset_done", language)])
+        return messagePage(request, nil, heading: "reset_title", message: "reset_done")
     }
 }

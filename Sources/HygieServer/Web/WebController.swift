@@ -185,10 +185,17 @@ struct WebController: Sendable {
     }
 
     func errorPage(_ request: Request, _ session: WebSession?, _ key: String, _ status: HTTPResponse.Status) -> Response {
+        messagePage(request, session, heading: "error_title", message: key, status: status)
+    }
+
+    /// A page saying one thing: a heading and a message, both localisation keys.
+    func messagePage(
+        _ request: Request, _ session: WebSession?, heading: String, message: String, status: HTTPResponse.Status = .ok
+    ) -> Response {
         let language = WebRenderer.language(request)
         return render(
-            "message", title: "error_title", request, session: session,
-            ["heading": renderer.text("error_title", language), "message": renderer.text(key, language)], status: status)
+            "message", title: heading, request, session: session,
+            ["heading": renderer.text(heading, language), "message": renderer.text(message, language)], status: status)
     }
 
     /// A user-facing message for an Identity error, in the page's language.

@@ -110,9 +110,7 @@ extension IdentityService {
     /// Who a valid access token speaks for: an account (with the token's scopes, if it was
     /// issued to an OAuth client) or a backend client.
     public func principal(accessToken: String, address: String?) async throws -> (Principal, account: Account?)? {
-        guard let claims = try await signer.verifyReloading(accessToken), claims["typ"]?.stringValue == "access", claims["iss"]?.stringValue == issuer,
-            let subject = claims["sub"]?.stringValue, let tenant = claims["tid"]?.stringValue.map(TenantID.init)
-        else { return nil }
+        guard let (claims, subject, tenant) = try await accessClaims(accessToken) else { return nil }
         let scopes = claims["scope"]?.stringValue.map(ScopeSet.init)
         if subject.hasPrefix("client:") {
             let id = String(subject.dropFirst("client:".count))

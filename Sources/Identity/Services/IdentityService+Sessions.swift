@@ -22,6 +22,13 @@ extension IdentityService {
     /// With the TOTP factor on, `code` must be the current code of the account's
     /// authenticator (a wrong one counts as a failed sign-in).
     public func login(username: String, password: String, code: String? = nil, tenant: TenantID, address: String?) async throws -> TokenPair {
+        let account = try await signIn(username: username, password: password, code: code, tenant: tenant, address: address)
+        return try await issueTokens(for: account, family: ids.makeID())
+    }
+
+    /// Checks a sign-in (throttled, audited either way) and returns the account: shared by
+    /// the API, which then issues tokens, and the web, which opens a session.
+    func signIn(username: String, password: String, code: String?, tenant: TenantID, address: String?) async throws -> Account {
         let name = username.lowercased()
         if let wait = throttle.wait(account: name, address: address) {
             throw IdentityError(429, "too-many-attempts", "Too many failed sign-ins; try again in \(wait) s.", retryAfter: wait)
@@ -46,9 +53,8 @@ extension IdentityService {
             throw error
         }
         throttle.succeeded(account: name)
-        let pair = try await issueTokens(for: account, family: ids.makeID())
         try await fhir.record(AuditRecord(agent: Self.agent(account.principal(address: address)), kind: .login, action: .execute), tenant: tenant)
-        return pair
+        return account
     }
 
     func issueTokens(

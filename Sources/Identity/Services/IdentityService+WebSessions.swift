@@ -23,8 +23,7 @@ extension IdentityService {
     public func startWebSession(
         username: String, password: String, code: String? = nil, tenant: TenantID, address: String?
     ) async throws -> (cookie: String, WebSession) {
-        let pair = try await login(username: username, password: password, code: code, tenant: tenant, address: address)
-        try await logoutQuietly(refreshToken: pair.refreshToken)
+        let account = try await signIn(username: username, password: password, code: code, tenant: tenant, address: address)
         let cookie = Self.randomToken()
         let csrf = Self.randomToken()
         let now = now()
@@ -32,11 +31,11 @@ extension IdentityService {
             try await database.raw(
                 """
                 INSERT INTO web_sessions (token_hash, tenant_id, account_id, csrf_token, created_at, last_seen_at)
-                VALUES (\(bind: Self.digest(cookie)), \(bind: tenant.rawValue), \(bind: pair.account.id.rawValue), \(bind: csrf), \(bind: now), \(bind: now))
+                VALUES (\(bind: Self.digest(cookie)), \(bind: tenant.rawValue), \(bind: account.id.rawValue), \(bind: csrf), \(bind: now), \(bind: now))
                 """
             ).run()
         }
-        return (cookie, WebSession(account: pair.account, csrfToken: csrf))
+        return (cookie, WebSession(account: account, csrfToken: csrf))
     }
 
     /// The session a cookie names, if it has not timed out and its account is active; touches
@@ -82,14 +81,6 @@ extension IdentityService {
         let record = AuditRecord(agent: Self.agent(session.account.principal(address: address)), kind: .logout, action: .execute)
         try await fhir.audited([record], tenant: session.account.tenant) { database in
             try await database.raw("DELETE FROM web_sessions WHERE token_hash = \(bind: hash)").run()
-        }
-    }
-
-    func logoutQuietly(refreshToken: String) async throws {
-        let hash = Self.digest(refreshToken)
-        let now = now()
-        try await database.transaction { database in
-            try await database.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE token_hash = \(bind: hash)").run()
         }
     }
 }

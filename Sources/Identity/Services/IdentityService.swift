@@ -58,12 +58,19 @@ public final class IdentityService: Sendable {
 
     /// The account a valid access token names, if it is still active.
     public func authenticate(accessToken: String) async throws -> (Account, claims: JSON)? {
-        guard let claims = try await signer.verifyReloading(accessToken), claims["typ"]?.stringValue == "access",
-            claims["iss"]?.stringValue == issuer,
-            let subject = claims["sub"]?.stringValue, let tenant = claims["tid"]?.stringValue,
-            let account = try await accounts.find(AccountID(subject), tenant: TenantID(tenant)), account.active
+        guard let (claims, subject, tenant) = try await accessClaims(accessToken),
+            let account = try await accounts.find(AccountID(subject), tenant: tenant), account.active
         else { return nil }
         return (account, claims)
+    }
+
+    /// The claims, subject and tenant of an access token this server signed and that has not
+    /// expired.
+    func accessClaims(_ token: String) async throws -> (claims: JSON, subject: String, tenant: TenantID)? {
+        guard let claims = try await signer.verifyReloading(token), claims["typ"]?.stringValue == "access", claims["iss"]?.stringValue == issuer,
+            let subject = claims["sub"]?.stringValue, let tenant = claims["tid"]?.stringValue
+        else { return nil }
+        return (claims, subject, TenantID(tenant))
     }
 
     // MARK: the first super admin

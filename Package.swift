@@ -98,9 +98,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Scheduling",
+            dependencies: [
+                "Core", "Storage", "FHIR", "FHIRStore", "Access",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "HygieServerTests",
             dependencies: [
-                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail",
+                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

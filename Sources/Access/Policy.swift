@@ -18,7 +18,9 @@ public enum Policy {
 
     /// Types Identity and Scheduling own: changed through `/api/v1`, where their rules run,
     /// never directly through `/fhir` by a person.
-    public static let managedTypes: Set<String> = ["Organization", "Practitioner", "PractitionerRole", "CareTeam", "AuditEvent"]
+    public static let managedTypes: Set<String> = [
+        "Organization", "Practitioner", "PractitionerRole", "CareTeam", "AuditEvent", "Appointment", "Schedule", "Slot",
+    ]
 
     /// What a secretary sees of a patient: demographics, appointments and care links.
     public static let administrativeTypes: Set<String> = ["Patient", "Appointment", "AppointmentResponse", "CareTeam"]
@@ -46,8 +48,7 @@ public enum Policy {
             read = narrow(read, to: scopes.types(with: [.read, .search], in: contexts))
             write = narrow(write, to: scopes.types(with: [.create, .update, .delete], in: contexts))
         }
-        let agent = AuditAgent(account: principal.account, who: principal.reference, role: principal.role.rawValue, address: principal.address)
-        return Caller(tenant: principal.tenant, read: read, write: write, agent: agent)
+        return Caller(tenant: principal.tenant, read: read, write: write, agent: principal.auditAgent)
     }
 
     static func grants(_ principal: Principal) -> (read: Grant, write: Grant) {
@@ -57,7 +58,7 @@ public enum Policy {
             return (Grant(openTypes: directoryTypes.union(["AuditEvent"])), .nothing)
         case .hospitalAdmin:
             var read = Grant(openTypes: directoryTypes)
-            if let hospital = principal.hospital { read.auditAgents = .ofOrganization(hospital) }
+            if let hospital = principal.hospital { read.byPractitioner = [PractitionerReference("AuditEvent", "agent", .ofOrganization(hospital))] }
             return (read, .nothing)
         case .physician:
             var patients = PatientSet.linkedTo(.ids(principal.practitioner.map { [$0] } ?? []))
@@ -67,11 +68,11 @@ public enum Policy {
                 Grant(patients: patients, compartmentTypes: clinicalWrite)
             )
         case .secretary:
-            let patients = hospitalPatients(principal)
-            return (
-                Grant(openTypes: directoryTypes, patients: patients, compartmentTypes: administrativeTypes),
-                Grant(patients: patients, compartmentTypes: ["Patient", "Appointment"])
-            )
+            // Her hospital's linked patients, and every appointment asked of its physicians
+            // (a request comes before any link: she validates it).
+            var read = Grant(openTypes: directoryTypes, patients: hospitalPatients(principal), compartmentTypes: administrativeTypes)
+            if let hospital = principal.hospital { read.byPractitioner = [PractitionerReference("Appointment", "practitioner", .ofOrganization(hospital))] }
+            return (read, Grant(patients: hospitalPatients(principal), compartmentTypes: ["Patient"]))
         case .nurse:
             return (Grant(openTypes: directoryTypes, patients: hospitalPatients(principal), compartmentTypes: recordTypes), .nothing)
         case .radiotherapyTechnologist, .medicalPhysicist, .dosimetrist, .coordinator:
@@ -104,5 +105,18 @@ public enum Policy {
         narrowed.compartmentTypes = (grant.compartmentTypes ?? types).intersection(types)
         if narrowed.compartmentTypes?.isEmpty == true { narrowed.patients = .none }
         return narrowed
+    }
+}
+
+extension Principal {
+    /// Who is named in the audit trail for this principal's actions.
+    public var auditAgent: AuditAgent {
+        AuditAgent(account: account, who: reference, role: role.rawValue, address: address)
+    }
+
+    /// A feature service writes the resources it owns itself, after its own checks, in the name
+    /// of the principal who asked (so that the audit trail names them).
+    public var serviceCaller: Caller {
+        Caller(tenant: tenant, read: .everything, write: .everything, agent: auditAgent)
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Identity
 import Logging
 import Mail
+import Scheduling
 import Storage
 
 /// What a Hygie process injects rather than reaches for (STYLE habit 5): time and ids.
@@ -34,9 +35,10 @@ public struct Platform: Sendable {
     public let keyRing: KeyRing
     public let fhir: FHIRStore
     public let identity: IdentityService
+    public let scheduling: SchedulingService
 
     /// Every migration, in order. Modules own their tables; ids are unique across them.
-    public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all
+    public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all + SchedulingMigrations.all
 
     /// Opens the configured database, creating `./data` (and its blob directory) for the
     /// embedded one.
@@ -68,7 +70,8 @@ public struct Platform: Sendable {
             let identity = IdentityService(
                 fhir: fhir, signer: signer, clock: environment.clock, ids: environment.ids, issuer: configuration.resolvedBaseURL,
                 logger: logger)
-            return Platform(store: store, keyRing: keyRing, fhir: fhir, identity: identity)
+            let scheduling = SchedulingService(fhir: fhir, clock: environment.clock, ids: environment.ids, logger: logger)
+            return Platform(store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling)
         } catch {
             await store.close()
             throw error

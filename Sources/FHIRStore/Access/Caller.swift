@@ -45,9 +45,10 @@ public struct Grant: Sendable, Equatable {
     public var patients: PatientSet
     /// Types granted within those compartments; nil means every type.
     public var compartmentTypes: Set<String>?
-    /// AuditEvents whose agent is one of these practitioners (a hospital admin reads what
-    /// their hospital's staff did).
-    public var auditAgents: PractitionerSet?
+    /// Resources granted because they reference one of a set of practitioners, whatever
+    /// patient they concern: the AuditEvents of a hospital's staff for its admin, the
+    /// appointments asked of a hospital's physicians for its secretaries.
+    public var byPractitioner: [PractitionerReference] = []
 
     public init(openTypes: Set<String> = [], patients: PatientSet = .none, compartmentTypes: Set<String>? = nil) {
         self.everything = false
@@ -64,11 +65,12 @@ public struct Grant: Sendable, Equatable {
 
     public static let nothing = Grant()
 
-    var isNothing: Bool { !everything && openTypes.isEmpty && patients == .none && auditAgents == nil }
+    var isNothing: Bool { !everything && openTypes.isEmpty && patients == .none && byPractitioner.isEmpty }
 
     /// Whether the grant can cover resources of `type` at all (before looking at patients).
     public func mayConcern(_ type: String) -> Bool {
         everything || openTypes.contains(type) || (patients != .none && (compartmentTypes?.contains(type) ?? true))
+            || byPractitioner.contains { $0.type == type }
     }
 }
 
@@ -83,6 +85,20 @@ public enum PatientSet: Sendable, Equatable {
     case linkedTo(PractitionerSet)
     /// Patients in any of these sets (a physician's links and break-the-glass grants).
     indirect case union([PatientSet])
+}
+
+/// Resources of `type` whose reference search parameter `parameter` points to one of
+/// `practitioners`.
+public struct PractitionerReference: Sendable, Equatable {
+    public var type: String
+    public var parameter: String
+    public var practitioners: PractitionerSet
+
+    public init(_ type: String, _ parameter: String, _ practitioners: PractitionerSet) {
+        self.type = type
+        self.parameter = parameter
+        self.practitioners = practitioners
+    }
 }
 
 /// Practitioners, for the care links a grant follows.

@@ -27,13 +27,13 @@ struct GrantSQL {
             }
             alternatives.append(member)
         }
-        if let agents = grant.auditAgents {
-            let agent = keys.key("AuditEvent", "agent") ?? -1
+        for granted in grant.byPractitioner {
+            let parameter = keys.key(granted.type, granted.parameter) ?? -1
             alternatives.append(
                 """
-                (\(unsafeRaw: resource).resource_type = 'AuditEvent' AND EXISTS (SELECT 1 FROM fhir_idx_reference aa
-                WHERE aa.rid = \(unsafeRaw: resource).rid AND aa.pid = \(bind: agent) AND aa.target_type = 'Practitioner'
-                AND aa.target_id IN (\(practitionerIDs(agents)))))
+                (\(unsafeRaw: resource).resource_type = \(bind: granted.type) AND EXISTS (SELECT 1 FROM fhir_idx_reference pa
+                WHERE pa.rid = \(unsafeRaw: resource).rid AND pa.pid = \(bind: parameter) AND pa.target_type = 'Practitioner'
+                AND pa.target_id IN (\(practitionerIDs(granted.practitioners)))))
                 """)
         }
         if alternatives.isEmpty { return "1 = 0" }

@@ -6,12 +6,16 @@ import Hummingbird
 import Identity
 import Logging
 import NIOCore
+import FHIRStore
+import Scheduling
 
 /// `/api/v1`: sign-in, the caller's own account, hospitals, hospital admins, staff and
 /// patient accounts. Every route but sign-in needs a Bearer access token; until an account
 /// has chosen its own password, only `/auth/me`, `/auth/password` and `/auth/logout` answer.
 struct APIController {
     let identity: IdentityService
+    let scheduling: SchedulingService
+    let store: FHIRStore
     let tenant: TenantID
     /// Seconds a break-the-glass grant lasts.
     let breakGlassDuration: Int
@@ -176,6 +180,7 @@ struct APIController {
             let account = try await identity.createPatient(by: principal, try body.account(role: .patient), physicians: body.physicians ?? [])
             return try json(AccountView(account), status: .created)
         })
+        addSchedulingRoutes(to: api)
     }
 
     // MARK: plumbing
@@ -234,7 +239,7 @@ struct APIController {
             do {
                 return try await handler(request, context)
             } catch let error as IdentityError {
-                return problem(error.status, code: error.code, detail: error.message, retryAfter: error.retryAfter)
+                return problem(error.status, code: error.code, detail: error.message, retryAfter: error.retryAfter, details: error.details)
             } catch {
                 logger.error("API request failed", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
                 return problem(500, code: "internal", detail: "The server failed to process the request (request id \(context.requestID)).")
@@ -242,8 +247,9 @@ struct APIController {
         }
     }
 
-    func problem(_ status: Int, code: String, detail: String, retryAfter: Int? = nil) -> Response {
-        let body: [String: String] = ["type": "https://hygie.health/problems/\(code)", "title": code, "detail": detail, "code": code]
+    func problem(_ status: Int, code: String, detail: String, retryAfter: Int? = nil, details: [String] = []) -> Response {
+        var body: [String: Any] = ["type": "https://hygie.health/problems/\(code)", "title": code, "detail": detail, "code": code]
+        if !details.isEmpty { body["details"] = details }
         var object = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         if var text = String(data: object, encoding: .utf8), text.hasSuffix("}") {
             text.removeLast()

@@ -32,32 +32,14 @@ public struct Account: Sendable, Equatable {
     }
 }
 
-/// What went wrong in Identity, with the HTTP status it maps to and a stable code clients
-/// (and the localisation files) key on.
-public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var status: Int
-    public var code: String
-    public var message: String
-    public var retryAfter: Int? = nil
+/// Identity's errors are the services' common error type (Core).
+public typealias IdentityError = ServiceError
 
-    public init(_ status: Int, _ code: String, _ message: String, retryAfter: Int? = nil) {
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retryAfter = retryAfter
-    }
-
-    public var description: String { "\(status) \(code): \(message)" }
-
-    public static let invalidCredentials = IdentityError(401, "invalid-credentials", "Unknown username or wrong password.")
-    public static let unauthenticated = IdentityError(401, "unauthenticated", "Sign in first: this needs a valid access token.")
-    public static let passwordChangeRequired = IdentityError(
+extension ServiceError {
+    public static let invalidCredentials = ServiceError(401, "invalid-credentials", "Unknown username or wrong password.")
+    public static let passwordChangeRequired = ServiceError(
         403, "password-change-required", "Choose a new password first (POST /api/v1/auth/password); nothing else is allowed until then.")
-    public static let forbidden = IdentityError(403, "forbidden", "Your role does not allow this.")
-    public static let totpEnrolmentRequired = IdentityError(
+    public static let totpEnrolmentRequired = ServiceError(
         403, "totp-enrolment-required", "Your role requires a second factor: enrol one (POST /api/v1/auth/totp/setup) before anything else.")
-
-    public static func notFound(_ what: String) -> IdentityError { IdentityError(404, "not-found", "\(what) does not exist.") }
-    public static func invalid(_ message: String) -> IdentityError { IdentityError(400, "invalid", message) }
-    public static func conflict(_ message: String) -> IdentityError { IdentityError(409, "conflict", message) }
 }
+

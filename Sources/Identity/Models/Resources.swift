@@ -9,7 +9,7 @@ enum Resources {
     static let finessSystem = "urn:oid:1.2.250.1.71.4.2.2"
 
     static func transaction(_ entries: [JSON]) -> JSON {
-        ["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)]
+        HygieResources.transaction(entries)
     }
 
     static func name(_ new: IdentityService.NewAccount) -> JSON {
@@ -62,20 +62,6 @@ enum Resources {
             "type": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "prov"]]]],
         ]
         if let finess { object["identifier"] = [["system": .string(finessSystem), "value": .string(finess)]] }
-        return .object(object)
-    }
-
-    /// An in-app notification (DESIGN §3: a Communication with category notification).
-    static func notification(id: String, patient: String, recipients: [String], sender: String?, sent: String, code: String, text: String) -> JSON {
-        var object: JSONObject = [
-            "resourceType": "Communication", "id": .string(id), "status": "completed",
-            "category": [["coding": [["system": "https://hygie.health/fhir/CodeSystem/communication-category", "code": "notification"]]]],
-            "reasonCode": [["coding": [["system": "https://hygie.health/fhir/CodeSystem/notification", "code": .string(code)]]]],
-            "subject": ["reference": .string("Patient/\(patient)")], "sent": .string(sent),
-            "recipient": .array(recipients.map { ["reference": .string($0)] }),
-            "payload": [["contentString": .string(text)]],
-        ]
-        if let sender { object["sender"] = ["reference": .string(sender)] }
         return .object(object)
     }
 }

@@ -36,7 +36,7 @@ extension IdentityService {
         let grant = ids.makeID()
         let record = AuditRecord(
             agent: Self.agent(principal), kind: .breakTheGlass, action: .execute, entities: recipients, patients: [patient], detail: reason)
-        let notification = Resources.notification(
+        let notification = HygieResources.notification(
             id: ids.makeID(), patient: patient, recipients: recipients, sender: principal.reference, sent: FHIRDateTime.instantString(epochMillis: Self.millis(now)),
             code: "break-the-glass",
             text: "Accès d'urgence (bris de glace) au dossier par \(principal.reference ?? principal.account), jusqu'à \(FHIRDateTime.instantString(epochMillis: Self.millis(expires))). Motif consigné au journal d'audit.")

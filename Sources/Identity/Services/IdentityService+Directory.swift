@@ -217,22 +217,7 @@ extension IdentityService {
 extension IdentityService {
     /// Display names ("Given Family") of Practitioners or Patients, by id, for lists.
     public func displayNames(_ type: String, ids: [String], tenant: TenantID) async throws -> [String: String] {
-        guard !ids.isEmpty else { return [:] }
-        var names: [String: String] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
-            var query = try SearchQuery.parse(resourceType: type, parameters: [("_id", chunk.joined(separator: ",")), ("_count", "1000")])
-            query.total = TotalMode.none
-            for match in try await fhir.search(query, as: .system(tenant)).matches {
-                names[match.id] = Self.displayName(try match.json())
-            }
-        }
-        return names
-    }
-
-    static func displayName(_ json: JSON) -> String {
-        let name = json["name"]?.arrayValue?.first
-        let given = name?["given"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? ""
-        return [given, name?["family"]?.stringValue ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+        try await fhir.displayNames(type, ids: ids, tenant: tenant)
     }
 
     /// Active physicians of a hospital, with their names, for the patient form.

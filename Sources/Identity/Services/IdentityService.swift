@@ -187,13 +187,13 @@ public final class IdentityService: Sendable {
 
     /// Who is named in the audit trail for a principal's actions.
     static func agent(_ principal: Principal) -> AuditAgent {
-        AuditAgent(account: principal.account, who: principal.reference, role: principal.role.rawValue, address: principal.address)
+        principal.auditAgent
     }
 
     /// Identity writes the directory's resources itself, after its own checks, in the name of
     /// the principal who asked (so that the audit trail names them).
     static func serviceCaller(_ principal: Principal) -> Caller {
-        Caller(tenant: principal.tenant, read: .everything, write: .everything, agent: agent(principal))
+        principal.serviceCaller
     }
 
     /// Writes one resource through the store's interaction path (audited).
@@ -206,8 +206,6 @@ public final class IdentityService: Sendable {
     }
 
     static func put(_ resource: JSON) -> JSON {
-        let type = resource["resourceType"]?.stringValue ?? ""
-        let id = resource["id"]?.stringValue ?? ""
-        return ["resource": resource, "request": ["method": "PUT", "url": .string("\(type)/\(id)")]]
+        HygieResources.put(resource)
     }
 }

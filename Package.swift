@@ -107,9 +107,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Records",
+            dependencies: ["Core", "FHIR", "FHIRStore", "Access", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -154,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "HygieServerTests",
             dependencies: [
-                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling",
+                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

@@ -57,7 +57,7 @@ func makeRouter(
     let renderer = try await WebRenderer.load()
     let resetMail = PasswordResetMail(identity: platform.identity, mailer: environment.mailer(for: configuration), renderer: renderer, logger: logger)
     APIController(
-        identity: platform.identity, scheduling: platform.scheduling, store: platform.fhir, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
+        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, store: platform.fhir, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
         resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)

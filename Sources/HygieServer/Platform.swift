@@ -5,6 +5,7 @@ import Foundation
 import Identity
 import Logging
 import Mail
+import Records
 import Scheduling
 import Storage
 
@@ -36,6 +37,7 @@ public struct Platform: Sendable {
     public let fhir: FHIRStore
     public let identity: IdentityService
     public let scheduling: SchedulingService
+    public let records: RecordsService
 
     /// Every migration, in order. Modules own their tables; ids are unique across them.
     public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all + SchedulingMigrations.all
@@ -71,7 +73,8 @@ public struct Platform: Sendable {
                 fhir: fhir, signer: signer, clock: environment.clock, ids: environment.ids, issuer: configuration.resolvedBaseURL,
                 logger: logger)
             let scheduling = SchedulingService(fhir: fhir, clock: environment.clock, ids: environment.ids, logger: logger)
-            return Platform(store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling)
+            let records = RecordsService(fhir: fhir, clock: environment.clock, ids: environment.ids, logger: logger)
+            return Platform(store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling, records: records)
         } catch {
             await store.close()
             throw error

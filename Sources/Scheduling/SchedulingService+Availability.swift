@@ -7,17 +7,6 @@ import Logging
 import SQLKit
 import Storage
 
-/// One page of a list, with the cursor of the next page.
-public struct Page<Item: Sendable>: Sendable {
-    public var items: [Item]
-    public var next: String?
-
-    public init(items: [Item], next: String?) {
-        self.items = items
-        self.next = next
-    }
-}
-
 /// A free slot, as the availability search answers it.
 public struct FreeSlot: Sendable, Equatable {
     public var id: String

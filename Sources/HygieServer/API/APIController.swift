@@ -7,6 +7,7 @@ import Identity
 import Logging
 import NIOCore
 import FHIRStore
+import Records
 import Scheduling
 
 /// `/api/v1`: sign-in, the caller's own account, hospitals, hospital admins, staff and
@@ -15,6 +16,7 @@ import Scheduling
 struct APIController {
     let identity: IdentityService
     let scheduling: SchedulingService
+    let records: RecordsService
     let store: FHIRStore
     let tenant: TenantID
     /// Seconds a break-the-glass grant lasts.
@@ -181,6 +183,7 @@ struct APIController {
             return try json(AccountView(account), status: .created)
         })
         addSchedulingRoutes(to: api)
+        addRecordRoutes(to: api)
     }
 
     // MARK: plumbing

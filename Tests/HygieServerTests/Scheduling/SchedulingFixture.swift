@@ -13,7 +13,7 @@ struct SchedulingFixture {
     let doctorA: String, doctorAToken: String
     let doctorA2: String, doctorA2Token: String
     let doctorB: String, doctorBToken: String
-    let familyDoctorB: String
+    let familyDoctorB: String, familyDoctorBToken: String
     let secretaryA: String
     let secretaryB: String
     let patient: String, patientToken: String
@@ -37,7 +37,7 @@ struct SchedulingFixture {
         let (doctorA, doctorAToken) = try await physician("dr.a", "cardiology", by: hospitals.adminA)
         let (doctorA2, doctorA2Token) = try await physician("dr.a2", "cardiology", by: hospitals.adminA)
         let (doctorB, doctorBToken) = try await physician("dr.b", "radiology", by: hospitals.adminB)
-        let (familyDoctorB, _) = try await physician("dr.famille", "general-practice", by: hospitals.adminB)
+        let (familyDoctorB, familyDoctorBToken) = try await physician("dr.famille", "general-practice", by: hospitals.adminB)
         let (_, secretaryA) = try await hospitals.staff("sec.a", role: "secretary", by: hospitals.adminA)
         let (_, secretaryB) = try await hospitals.staff("sec.b", role: "secretary", by: hospitals.adminB)
         func makePatient(_ username: String) async throws -> (String, String) {
@@ -57,7 +57,7 @@ struct SchedulingFixture {
         #expect(saved.status == 200, "availability by the secretary: \(saved.text)")
         return SchedulingFixture(
             hospitals: hospitals, doctorA: doctorA, doctorAToken: doctorAToken, doctorA2: doctorA2, doctorA2Token: doctorA2Token, doctorB: doctorB,
-            doctorBToken: doctorBToken, familyDoctorB: familyDoctorB, secretaryA: secretaryA, secretaryB: secretaryB, patient: patient,
+            doctorBToken: doctorBToken, familyDoctorB: familyDoctorB, familyDoctorBToken: familyDoctorBToken, secretaryA: secretaryA, secretaryB: secretaryB, patient: patient,
             patientToken: patientToken, otherPatient: otherPatient, otherPatientToken: otherPatientToken)
     }
 

@@ -27,6 +27,9 @@ public struct HygieConfiguration: Sendable {
     public var queryTimeout: Int = 30
     /// Load the synthetic demonstration data set into an empty database at start.
     public var loadDemoData: Bool = false
+    /// Demonstration accounts keep the default password without having to change it
+    /// (`--demo-open`; never for real data).
+    public var demoOpen: Bool = false
     public var logLevel: Logger.Level = .info
     /// API requests allowed per hour and account, and per hour and network address
     /// (0: no limit).

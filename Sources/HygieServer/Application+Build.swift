@@ -30,11 +30,21 @@ public func buildApplication(
             Sign in and choose a new password: nothing else is allowed until you do.
             """)
     }
+    if configuration.loadDemoData, try await DemoAccounts.load(into: platform, tenant: configuration.defaultTenant, open: configuration.demoOpen) {
+        logger.info("created the demonstration accounts", metadata: ["accounts": "\(DemoAccounts.people.count)"])
+    }
+    if configuration.demoOpen {
+        print(
+            """
+            Hygie: WARNING — demo accounts are open (--demo-open): they sign in with the default password "\(PasswordHasher.defaultPassword)" \
+            and are not made to change it. Never use this mode with real patient data.
+            """)
+    }
     let router = try await makeRouter(platform: platform, configuration: configuration, environment: environment, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hygie"),
-        services: [platform.store],
+        services: [platform.store, SlotHorizonService(scheduling: platform.scheduling, tenant: configuration.defaultTenant, logger: logger)],
         logger: logger)
 }
 
@@ -63,7 +73,7 @@ func makeRouter(
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
     OpenAPIController(document: try OpenAPIController.load(), renderer: renderer).addRoutes(to: router)
     WebController(
-        identity: platform.identity, renderer: renderer, tenant: configuration.defaultTenant,
+        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, renderer: renderer, tenant: configuration.defaultTenant,
         secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     FHIRController(

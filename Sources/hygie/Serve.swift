@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Load the synthetic demonstration data set into an empty database [env: HYGIE_DEMO=1].")
     var demo = false
 
+    @Flag(name: .customLong("demo-open"), help: "With the demonstration data: let the demo accounts sign in with the default password without changing it. Never on real data [env: HYGIE_DEMO_OPEN=1].")
+    var demoOpen = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = HygieConfiguration()
@@ -54,7 +57,8 @@ struct Serve: AsyncParsableCommand {
             guard value > 0 else { throw ValidationError("The maximum body size must be positive.") }
             configuration.maxRequestBodySize = value
         }
-        configuration.loadDemoData = flag(demo, "HYGIE_DEMO", environment)
+        configuration.demoOpen = flag(demoOpen, "HYGIE_DEMO_OPEN", environment)
+        configuration.loadDemoData = flag(demo, "HYGIE_DEMO", environment) || configuration.demoOpen
         configuration.smtpHost = smtpHost ?? environment["HYGIE_SMTP_HOST"]
         if let value = try integer(smtpPort, "HYGIE_SMTP_PORT", environment) { configuration.smtpPort = value }
         if let value = mailFrom ?? environment["HYGIE_MAIL_FROM"] { configuration.mailFrom = value }

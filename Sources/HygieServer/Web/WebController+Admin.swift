@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Identity
+import Records
 
 /// The administration pages: hospitals and their admins (super admin), staff (hospital
 /// admin), patients (secretary), the audit log (admins). Every rule is the one `/api/v1`
@@ -185,18 +186,14 @@ extension WebController {
     }
 
     func patientsPage(_ request: Request, _ session: WebSession, _ principal: Principal) async throws -> Response {
-        guard principal.role == .secretary else { return errorPage(request, session, "error_forbidden", .forbidden) }
-        // Through the store's interaction path, so that the read is audited like any other.
-        let search = FHIRRequest(method: "GET", target: .type("Patient"), query: [("_count", "200"), ("_sort", "family"), ("_total", "none")])
-        let bundle = try await identity.fhir.perform(search, as: Policy.caller(principal)).json ?? .null
-        let patients = (bundle["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }.map { json -> [String: String] in
-            let name = json["name"]?.arrayValue?.first
-            return [
-                "family": name?["family"]?.stringValue ?? "", "given": name?["given"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "",
-                "birthDate": json["birthDate"]?.stringValue ?? "",
-            ]
+        guard principal.role.isStaff, ![.hospitalAdmin, .superAdmin].contains(principal.role) else { return errorPage(request, session, "error_forbidden", .forbidden) }
+        // As the caller, so that the access rules filter the list and the read is audited.
+        let query = request.uri.queryParameters["q"].map(String.init).flatMap(Self.optional)
+        let page = try await records.patients(matching: query, limit: 100, cursor: nil, by: principal)
+        let patients = page.items.map { card -> [String: String] in
+            ["id": card.id, "name": card.name, "birthDate": card.birthDate.map { Self.display($0) } ?? ""]
         }
-        return render("patients", title: "patients_title", request, session: session, ["patients": patients])
+        return render("patients", title: "patients_title", request, session: session, ["patients": patients, "isSecretary": principal.role == .secretary, "query": query ?? ""])
     }
 
     func auditPage(_ request: Request, _ session: WebSession, _ principal: Principal) async throws -> Response {

@@ -7,12 +7,16 @@ import Hummingbird
 import Identity
 import Logging
 import NIOCore
+import Records
+import Scheduling
 
 /// The web app's shell: sign-in, the forced first password change, sign-out, the home page of
 /// each role, and the plumbing every page shares (session cookie, CSRF tokens, language,
 /// navigation, error pages). Administrative pages are in `WebController+Admin.swift`.
 struct WebController: Sendable {
     let identity: IdentityService
+    let scheduling: SchedulingService
+    let records: RecordsService
     let renderer: WebRenderer
     let tenant: TenantID
     /// Cookies get `Secure` when the public URL is https.
@@ -34,6 +38,7 @@ struct WebController: Sendable {
         addAdminRoutes(to: router)
         addOAuthRoutes(to: router)
         addPasswordResetRoutes(to: router)
+        addCareRoutes(to: router)
         router.post("/account/totp/setup", use: page { request, context in
             try await signedIn(request, context, form: true) { session, _ in
                 try await passwordPage(request, session, enrolment: try await identity.startTOTPEnrolment(session.account))
@@ -151,9 +156,13 @@ struct WebController: Sendable {
         switch account.role {
         case .superAdmin: items += [("/admin/hospitals", "nav_hospitals"), ("/audit", "nav_audit")]
         case .hospitalAdmin: items += [("/staff", "nav_staff"), ("/audit", "nav_audit")]
-        case .secretary: items += [("/patients", "nav_patients"), ("/patients/new", "nav_new_patient")]
+        case .secretary:
+            items += [("/appointments", "nav_appointments"), ("/availability", "nav_availability"), ("/patients", "nav_patients"), ("/patients/new", "nav_new_patient")]
+        case .physician: items += [("/patients", "nav_my_patients"), ("/appointments", "nav_my_appointments"), ("/availability", "nav_availability")]
+        case .patient: items += [("/portal", "nav_portal"), ("/appointments/request", "nav_request")]
         default: break
         }
+        if [.secretary, .physician, .patient].contains(account.role) { items.append(("/notifications", "nav_notifications")) }
         items.append(("/password", "nav_profile"))
         return items.map { ["href": $0.0, "label": renderer.text($0.1, language)] }
     }

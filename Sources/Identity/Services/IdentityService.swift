@@ -209,3 +209,19 @@ public final class IdentityService: Sendable {
         HygieResources.put(resource)
     }
 }
+
+extension IdentityService {
+    /// `hygie serve --demo-open`: demonstration accounts keep the default password without
+    /// being made to change it. Only the demo loader calls this, on accounts it just created.
+    public func accountExists(username: String, tenant: TenantID) async throws -> Bool {
+        try await accounts.find(username: username, tenant: tenant) != nil
+    }
+
+    public func openDemoAccount(username: String, tenant: TenantID) async throws {
+        try await database.transaction { database in
+            try await database.raw(
+                "UPDATE accounts SET must_change_password = \(bind: false) WHERE tenant_id = \(bind: tenant.rawValue) AND username = \(bind: username)"
+            ).run()
+        }
+    }
+}

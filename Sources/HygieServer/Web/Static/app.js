@@ -5,3 +5,16 @@ document.addEventListener("submit", (event) => {
   const question = event.target.dataset && event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// Entry forms show only the fields of the chosen kind (all fields stay usable without script).
+function showKindFields(form) {
+  const select = form.querySelector("select[name=kind]");
+  const kind = select ? select.value : form.dataset.kind;
+  for (const group of form.querySelectorAll("[data-kinds]")) {
+    group.hidden = !group.dataset.kinds.split(" ").includes(kind);
+  }
+}
+for (const form of document.querySelectorAll("form.entry-form")) {
+  showKindFields(form);
+  form.addEventListener("change", (event) => { if (event.target.name === "kind") showKindFields(form); });
+}

@@ -64,7 +64,7 @@ struct Reindex: AsyncParsableCommand {
 struct SeedDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-demo",
-        abstract: "Load the synthetic demonstration data set (only into an empty database).")
+        abstract: "Load the demonstration data set and accounts (only into an empty database; accounts must change their password).")
 
     @OptionGroup var storage: StorageOptions
 
@@ -72,6 +72,9 @@ struct SeedDemo: AsyncParsableCommand {
         try await storage.withPlatform(component: "seed") { platform, configuration in
             let count = try await DemoData.loadIfEmpty(into: platform.fhir, tenant: configuration.defaultTenant)
             print(count == 0 ? "The database already holds data; nothing loaded." : "Loaded \(count) demonstration resources.")
+            if try await DemoAccounts.load(into: platform, tenant: configuration.defaultTenant, open: false) {
+                print("Created \(DemoAccounts.people.count) demonstration accounts (password \"mediconnect\", to change at first sign-in).")
+            }
         }
     }
 }

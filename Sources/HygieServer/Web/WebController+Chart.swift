@@ -82,8 +82,9 @@ extension WebController {
         let filters = [["code": "", "label": renderer.text("kind_all", language), "current": kind == nil]]
             + RecordKind.allCases.map { ["code": $0.rawValue, "label": renderer.text("kind_\($0.rawValue)", language), "current": $0 == kind] }
         var values: [String: Any] = [
-            "patient": patient, "name": card.name, "birthDate": card.birthDate.map { Self.display($0) } ?? "",
-            "gender": card.gender.map { renderer.text("gender_\($0)", language) } ?? "", "identifiers": card.identifiers.joined(separator: ", "),
+            "patient": patient, "name": card.name,
+            "identity": ([card.birthDate.map { renderer.text("born_on", language) + " " + Self.display($0) }, card.gender.map { renderer.text("gender_\($0)", language) }]
+                .compactMap { $0 } + card.identifiers).joined(separator: " · "),
             "team": card.careTeam.map { ["name": $0.name] }, "entries": entryRows(entries, language, patient: patient, editable: editable),
             "filters": filters, "editable": editable, "kinds": kindOptions(language, selected: form?["kind"]), "warning": warning,
         ]

@@ -1,0 +1,45 @@
+import Core
+import FHIR
+import Foundation
+import HTTPTypes
+import Testing
+
+/// `hygie serve --demo` builds two hospitals a new user can sign in to as each role.
+@Suite struct DemoDeploymentTests {
+    @Test func demoAccountsMustChangeTheirPasswordAndFindFilledData() async throws {
+        try await withTestApp(configure: { $0.loadDemoData = true }) { http in
+            let api = APITestClient(http: http)
+            let first = try await api.login("dr.martin", "mediconnect")
+            #expect(first.json["must_change_password"]?.boolValue == true)
+            let blocked = try await api.call(.get, "/api/v1/appointments", token: first.json["access_token"]?.stringValue)
+            #expect(blocked.status == 403)
+
+            let secretary = try await api.firstSignIn("sec.nice")
+            let queue = try await api.call(.get, "/api/v1/appointments?status=proposed", token: secretary)
+            #expect(queue.json["items"]?.arrayValue?.count == 2, "Nice's queue: \(queue.text)")
+            let patient = try await api.firstSignIn("camille.durand")
+            let mine = try await api.call(.get, "/api/v1/appointments?limit=100", token: patient)
+            let statuses = Set(mine.json["items"]?.arrayValue?.compactMap { $0["status"]?.stringValue } ?? [])
+            #expect(statuses == ["booked", "proposed", "fulfilled", "noshow"])
+            let louis = try await api.firstSignIn("louis.moreau")
+            let his = try await api.call(.get, "/api/v1/appointments?limit=100", token: louis)
+            #expect(Set(his.json["items"]?.arrayValue?.compactMap { $0["status"]?.stringValue } ?? []) == ["booked", "proposed", "cancelled"])
+            let me = try await api.call(.get, "/api/v1/auth/me", token: patient)
+            let record = try await api.call(.get, "/api/v1/medical-records?patient=\(me.json["patient"]?.stringValue ?? "")", token: patient)
+            #expect(Set(record.json["items"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []).count == 6)
+            let slots = try await api.call(.get, "/api/v1/availability?specialty=radiology", token: patient)
+            #expect(slots.json["items"]?.arrayValue?.isEmpty == false)
+        }
+    }
+
+    @Test func demoOpenKeepsTheDefaultPassword() async throws {
+        try await withTestApp(configure: { $0.loadDemoData = true; $0.demoOpen = true }) { http in
+            let api = APITestClient(http: http)
+            let signedIn = try await api.login("sec.lyon", "mediconnect")
+            #expect(signedIn.json["must_change_password"]?.boolValue == false)
+            let queue = try await api.call(.get, "/api/v1/appointments?status=proposed", token: signedIn.json["access_token"]?.stringValue)
+            #expect(queue.status == 200)
+            #expect(queue.json["items"]?.arrayValue?.count == 2)
+        }
+    }
+}

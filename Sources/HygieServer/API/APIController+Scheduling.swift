@@ -13,7 +13,11 @@ extension APIController {
             let parameters = request.uri.queryParameters
             let physicians = try await scheduling.directory(
                 hospital: parameters["hospital"].map(String.init), specialty: parameters["specialty"].map(String.init), tenant: principal.tenant)
-            return try json(ListView(items: physicians.map(PhysicianView.init), total: physicians.count))
+            // The directory is sorted by name; the cursor is the offset of the next page.
+            let limit = try queryLimit(parameters["limit"])
+            guard let offset = Int(parameters["cursor"].map(String.init) ?? "0"), offset >= 0 else { throw ServiceError.invalid("Unknown cursor.") }
+            let page = physicians.dropFirst(offset).prefix(limit).map(PhysicianView.init)
+            return try json(PageView(items: Array(page), next_cursor: offset + limit < physicians.count ? String(offset + limit) : nil))
         })
         api.get("physicians/:id/availability", use: wrap { request, context in
             let principal = try await principal(request, context)

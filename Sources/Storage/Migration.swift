@@ -127,7 +127,9 @@ public struct Migrator: Sendable {
 
     func lock(_ database: any SQLDatabase) async throws {
         if store.dialect == .postgres {
-            try await database.raw("SELECT pg_advisory_xact_lock(7366912)").run()
+            // One lock per schema: processes migrating the same schema take turns; deployments
+            // (and test runs) in other schemas of the database do not wait for each other.
+            try await database.raw("SELECT pg_advisory_xact_lock(7366912, hashtext(current_schema()))").run()
         }
     }
 

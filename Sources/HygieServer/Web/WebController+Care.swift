@@ -56,6 +56,17 @@ extension WebController {
                 }
             })
         }
+        router.post("/appointments/book", use: page { request, context in
+            try await signedIn(request, context, form: true) { session, form in
+                let principal = principal(session, context)
+                do {
+                    _ = try await scheduling.book(patient: form["patient"] ?? "", slot: form["slot"] ?? "", reason: Self.optional(form["reason"]), by: principal)
+                } catch let error as ServiceError {
+                    return try await appointmentsPage(request, session, principal, error: message(error, request))
+                }
+                return Response.redirect(to: "/appointments?done=booked", type: .found)
+            }
+        })
         router.get("/availability", use: page { request, context in
             try await signedIn(request, context) { session in try await availabilityPage(request, session, principal(session, context)) }
         })
@@ -177,6 +188,13 @@ extension WebController {
                 bookedRows.append(row)
             }
             values["booked"] = bookedRows
+            if let practitioner {
+                // Direct booking for a patient she sees, on a free slot of the chosen physician.
+                let patients = try await records.patients(matching: nil, limit: 100, cursor: nil, by: principal).items
+                values["booking"] = [
+                    "patients": patients.map { ["id": $0.id, "name": $0.name] }, "slots": try await freeSlotOptions(practitioner),
+                ] as [String: Any]
+            }
         } else {
             let mine = try await scheduling.appointments(AppointmentFilter(from: from ?? Date(), to: to, limit: 100), by: principal).items
             values["booked"] = appointmentRows(mine, language, back: "/appointments")

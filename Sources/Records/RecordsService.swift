@@ -53,6 +53,56 @@ public struct RecordsService: Sendable {
             careTeam: Array(Set(members)).sorted().map { ($0, names[$0] ?? $0) })
     }
 
+    /// What a patient's demographics change to; nil fields stay as they are.
+    public struct Demographics: Sendable {
+        public var family: String?
+        public var given: String?
+        public var birthDate: String?
+        public var gender: String?
+
+        public init(family: String?, given: String?, birthDate: String?, gender: String?) {
+            self.family = family
+            self.given = given
+            self.birthDate = birthDate
+            self.gender = gender
+        }
+    }
+
+    /// Updates a patient's name, birth date or gender, as the principal: the store lets those
+    /// who may write the Patient (a secretary of a linked hospital, a linked physician) do it.
+    public func updatePatient(_ id: String, _ change: Demographics, by principal: Principal) async throws -> PatientCard {
+        let caller = Policy.caller(principal)
+        let response = try await fhirCall { try await fhir.perform(FHIRRequest(method: "GET", target: .instance("Patient", id)), as: caller) }
+        guard let stored = response.resource, case .object(var object) = try stored.json() else { throw ServiceError.notFound("Patient \(id)") }
+        if change.family != nil || change.given != nil {
+            var name = object["name"]?.arrayValue?.first?.objectValue ?? [:]
+            if let family = change.family?.trimmingCharacters(in: .whitespaces) {
+                guard !family.isEmpty, family.count <= 100 else { throw ServiceError.invalid("\"family\" is 1 to 100 characters.") }
+                name["family"] = .string(family)
+            }
+            if let given = change.given?.trimmingCharacters(in: .whitespaces) {
+                guard given.count <= 100 else { throw ServiceError.invalid("\"given\" has at most 100 characters.") }
+                name["given"] = given.isEmpty ? nil : [.string(given)]
+            }
+            object["name"] = .array([.object(name)] + (object["name"]?.arrayValue?.dropFirst() ?? []))
+        }
+        if let birthDate = change.birthDate {
+            guard FHIRDateTime.parse(birthDate, grammar: .date) != nil else { throw ServiceError.invalid("\"birth_date\" is YYYY-MM-DD.") }
+            object["birthDate"] = .string(birthDate)
+        }
+        if let gender = change.gender {
+            guard ["male", "female", "other", "unknown"].contains(gender) else { throw ServiceError.invalid("\"gender\" is male, female, other or unknown.") }
+            object["gender"] = .string(gender)
+        }
+        object.removeValue(forKey: "meta")
+        _ = try await fhirCall {
+            try await fhir.perform(
+                FHIRRequest(method: "PUT", target: .instance("Patient", id), body: .resource(.object(object)), ifMatch: stored.version, returnPreference: .minimal),
+                as: caller)
+        }
+        return try await patient(id, by: principal)
+    }
+
     /// Patients the principal may see, by name (`query`), a page at a time.
     public func patients(matching query: String?, limit: Int, cursor: String?, by principal: Principal) async throws -> Page<PatientCard> {
         guard (1...100).contains(limit) else { throw ServiceError.invalid("limit is between 1 and 100.") }

@@ -27,6 +27,13 @@ struct PatientView: Encodable {
     }
 }
 
+struct DemographicsBody: Decodable {
+    let family: String?
+    let given: String?
+    let birth_date: String?
+    let gender: String?
+}
+
 struct EntryVersionView: Encodable {
     let version: Int
     let method: String
@@ -49,6 +56,12 @@ extension APIController {
         api.get("patients/:id", use: wrap { request, context in
             let principal = try await principal(request, context)
             return try json(PatientView(try await records.patient(try context.parameters.require("id"), by: principal), withTeam: true))
+        })
+        api.patch("patients/:id", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(DemographicsBody.self, request, context)
+            let change = RecordsService.Demographics(family: body.family, given: body.given, birthDate: body.birth_date, gender: body.gender)
+            return try json(PatientView(try await records.updatePatient(try context.parameters.require("id"), change, by: principal), withTeam: true))
         })
         api.get("medical-records", use: wrap { request, context in
             let principal = try await principal(request, context)

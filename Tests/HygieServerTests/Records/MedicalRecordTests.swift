@@ -116,3 +116,24 @@ import Testing
         }
     }
 }
+
+@Suite struct PatientDemographicsTests {
+    @Test func theSecretaryOfALinkedHospitalCorrectsDemographicsOthersCannot() async throws {
+        try await withTestApp { http in
+            let f = try await SchedulingFixture.make(http)
+            let api = f.api
+            let changed = try await api.call(.patch, "/api/v1/patients/\(f.patient)", ["birth_date": "1980-02-29", "family": "Durand-Leroy"], token: f.secretaryB)
+            #expect(changed.status == 200, "patch: \(changed.text)")
+            #expect(changed.json["name"]?.stringValue == "camille Durand-Leroy")
+            #expect(changed.json["birth_date"]?.stringValue == "1980-02-29")
+            let invalid = try await api.call(.patch, "/api/v1/patients/\(f.patient)", ["birth_date": "1980-02-30"], token: f.secretaryB)
+            #expect(invalid.status == 400)
+            // Not linked to hospital A yet: A's secretary does not see the patient; the patient reads only.
+            #expect(try await api.call(.patch, "/api/v1/patients/\(f.patient)", ["family": "X"], token: f.secretaryA).status == 404)
+            #expect(try await api.call(.patch, "/api/v1/patients/\(f.patient)", ["family": "X"], token: f.patientToken).status == 403)
+            let list = try await api.call(.get, "/api/v1/patients?q=durand", token: f.secretaryB)
+            #expect(list.json["items"]?.arrayValue?.count == 2)
+            #expect(try await api.call(.get, "/api/v1/patients?q=durand", token: f.secretaryA).json["items"]?.arrayValue?.isEmpty == true)
+        }
+    }
+}

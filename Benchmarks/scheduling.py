@@ -43,6 +43,7 @@ hours = {
     "horizon_days": 60,
 }
 answer, first = timed(lambda: requests.put(f"{root}/api/v1/physicians/{practitioner}/availability", json=hours, headers=physician))
+assert answer.status_code == 200, answer.text
 published = answer.json()["published_slots"]
 print(f"publish availability, first time: {published} slots in {first:.0f} ms")
 hours["absences"] = [{"start": "2099-01-01", "end": "2099-01-02"}]

@@ -180,8 +180,26 @@ extension SchedulingService {
                 entries.append(HygieResources.put(slotResource(id: ids.makeID(), schedule: schedule, start: start, end: end, type: slot.type, settings: settings, status: status)))
             }
         }
-        for slot in existing where !kept.contains(slot.id) && !held.contains(slot.id) {
-            entries.append(HygieResources.delete("Slot/\(slot.id)"))
+        // Slots no longer planned go, except those an appointment still names (a cancelled
+        // one keeps its history): those are withdrawn as entered-in-error.
+        let withdrawn = existing.filter { !kept.contains($0.id) && !held.contains($0.id) }
+        var named = Set<String>()
+        for start in stride(from: 0, to: withdrawn.count, by: 100) {
+            let chunk = withdrawn[start..<min(start + 100, withdrawn.count)].map { "Slot/\($0.id)" }
+            for appointment in try await fhir.searchAll("Appointment", [("slot", chunk.joined(separator: ","))], tenant: tenant) {
+                for reference in try appointment.json()["slot"]?.arrayValue ?? [] {
+                    if let id = Self.id(of: reference["reference"]?.stringValue, type: "Slot") { named.insert(id) }
+                }
+            }
+        }
+        for slot in withdrawn {
+            if !named.contains(slot.id) {
+                entries.append(HygieResources.delete("Slot/\(slot.id)"))
+            } else if case .object(var json) = try slot.json(), json["status"]?.stringValue != "entered-in-error" {
+                json["status"] = "entered-in-error"
+                json.removeValue(forKey: "meta")
+                entries.append(HygieResources.put(.object(json)))
+            }
         }
         let until = nowMillis + Int64(settings.horizonDays) * 86_400_000
         var scheduleResource: JSONObject = [

@@ -1,5 +1,6 @@
 import Access
 import Core
+import FHIR
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -243,6 +244,9 @@ struct APIController {
                 return try await handler(request, context)
             } catch let error as IdentityError {
                 return problem(error.status, code: error.code, detail: error.message, retryAfter: error.retryAfter, details: error.details)
+            } catch let error as FHIRError where error.status < 500 {
+                // A refusal of the store that a service did not translate: say it as it is.
+                return problem(error.status, code: "refused", detail: error.issues.first?.diagnostics ?? "The request was refused.")
             } catch {
                 logger.error("API request failed", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
                 return problem(500, code: "internal", detail: "The server failed to process the request (request id \(context.requestID)).")

@@ -22,6 +22,24 @@ import Testing
             #expect(cancel.status == 200)
             let retaken = try await f.request(f.doctorA, slot: slot["id"]?.stringValue, token: f.otherPatientToken)
             #expect(retaken.status == 201, "after cancellation: \(retaken.text)")
+            // New hours withdraw the slots no longer planned, even one a cancelled appointment names.
+            let abandoned = try #require(try await f.freeSlots(f.doctorA, token: f.patientToken).first?["id"]?.stringValue)
+            let named = try await f.request(f.doctorA, slot: abandoned, token: f.patientToken)
+            #expect(try await f.api.call(.post, "/api/v1/appointments/\(named.json["id"]?.stringValue ?? "")/cancel", token: f.patientToken).status == 200)
+            var shorter = try #require(SchedulingFixture.hours.objectValue)
+            shorter["appointment_types"] = [["code": "consultation", "label": "Consultation", "minutes": 20]]
+            let republished = try await f.api.call(.put, "/api/v1/physicians/\(f.doctorA)/availability", .object(shorter), token: f.doctorAToken)
+            #expect(republished.status == 200, "republish: \(republished.text)")
+            let cancelledSlot = try await f.api.call(.get, "/fhir/Slot/\(slot["id"]?.stringValue ?? "")", token: f.patientToken)
+            #expect(cancelledSlot.json["status"]?.stringValue == "busy-tentative", "the held slot stays: \(cancelledSlot.text)")
+            let fresh = try await f.freeSlots(f.doctorA, token: f.patientToken)
+            let lengths = Set(fresh.compactMap { slot -> Int64? in
+                guard let start = FHIRDateTime.parse(slot["start"]?.stringValue ?? "", grammar: .instant), let end = FHIRDateTime.parse(slot["end"]?.stringValue ?? "", grammar: .instant) else { return nil }
+                return (end.range.lowerBound - start.range.lowerBound) / 60_000
+            })
+            #expect(lengths == [20])
+            let withdrawn = try await f.api.call(.get, "/fhir/Slot/\(abandoned)", token: f.patientToken)
+            #expect(withdrawn.json["status"]?.stringValue == "entered-in-error", "withdrawn: \(withdrawn.text)")
         }
     }
 

@@ -14,8 +14,8 @@ root = sys.argv[1]
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 
 
-def token(username):
-    answer = requests.post(root + "/api/v1/auth/login", json={"username": username, "password": "mediconnect"})
+def token(username, password="mediconnect"):
+    answer = requests.post(root + "/api/v1/auth/login", json={"username": username, "password": password})
     answer.raise_for_status()
     return {"Authorization": "Bearer " + answer.json()["access_token"]}
 
@@ -62,8 +62,10 @@ for index in range(rounds):
                             json={"username": f"bench.{index}.{int(time.time())}", "family": "Banc", "physicians": [practitioner]})
     created.raise_for_status()
     username = created.json()["username"]
-    requests.post(root + "/api/v1/auth/login", json={"username": username, "password": "mediconnect"})
-    patients.append(token(username))
+    first = token(username)
+    requests.post(root + "/api/v1/auth/password", headers=first,
+                  json={"current_password": "mediconnect", "new_password": "Bench-password-2026"}).raise_for_status()
+    patients.append(token(username, "Bench-password-2026"))
 slots = requests.get(f"{root}/api/v1/availability?practitioner={practitioner}&limit=100", headers=secretary).json()["items"]
 requests_ms, validations_ms = [], []
 for index, patient in enumerate(patients):

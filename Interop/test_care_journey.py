@@ -93,6 +93,23 @@ def test_request_validation_and_chart(hygie, browser):  # noqa: F811
     browser.execute_script("arguments[0].scrollIntoView()", timeline)
     screenshot(browser, "6-physician-chart-allergy")
 
+    # Prescribing a penicillin warns before saving; the physician confirms after checking.
+    form = browser.find_element(By.ID, "entry-form")
+    Select(form.find_element(By.ID, "e-kind")).select_by_value("medication")
+    form.find_element(By.ID, "e-title").send_keys("Amoxicilline 1 g")
+    form.find_element(By.ID, "e-code").send_keys("J01CA04")
+    form.find_element(By.ID, "e-dosage").send_keys("1 g matin et soir pendant 7 jours")
+    form.find_element(By.ID, "save-entry").click()
+    alert = WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CSS_SELECTOR, "[role=alert]")))
+    assert "allergie" in alert.text and "Pénicillines (J01C)" in alert.text
+    form = browser.find_element(By.ID, "entry-form")
+    assert form.find_element(By.ID, "e-title").get_attribute("value") == "Amoxicilline 1 g"
+    screenshot(browser, "7-physician-allergy-warning")
+    form.find_element(By.ID, "acknowledge").click()
+    form.find_element(By.ID, "save-entry").click()
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CSS_SELECTOR, "[role=status]")))
+    assert "Amoxicilline 1 g" in browser.find_element(By.ID, "timeline").text
+
     # The same allergy is in the record over FHIR, and the patient reads it.
     allergies = call(hygie.root, "GET", f"/fhir/AllergyIntolerance?patient={patient_id}", doctor).json()
     assert [entry["resource"]["code"]["coding"][0]["code"] for entry in allergies["entry"]] == ["J01C"]

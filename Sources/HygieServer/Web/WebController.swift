@@ -212,6 +212,7 @@ struct WebController: Sendable {
         let language = WebRenderer.language(request)
         let key = "err_\(error.code)"
         guard let text = renderer.strings[language]?[key] else { return error.message }
+        if !error.details.isEmpty { return "\(text) \(error.details.joined(separator: ", "))" }
         return ["invalid", "conflict", "not-found"].contains(error.code) ? "\(text) \(error.message)" : text
     }
 

@@ -287,7 +287,7 @@ public struct RecordsService: Sendable {
         }
     }
 
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func millis(_ date: Date) -> Int64 { FHIRDateTime.epochMillis(date) }
 
     static func instant(_ millis: Int64) -> String { FHIRDateTime.instantString(epochMillis: millis) }
 }

@@ -70,7 +70,7 @@ public struct SchedulingService: Sendable {
 
     func now() -> Date { clock.now() }
 
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func millis(_ date: Date) -> Int64 { FHIRDateTime.epochMillis(date) }
 
     static func instant(_ millis: Int64) -> String { FHIRDateTime.instantString(epochMillis: millis) }
 

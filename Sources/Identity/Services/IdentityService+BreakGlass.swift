@@ -64,5 +64,5 @@ extension IdentityService {
         }
     }
 
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func millis(_ date: Date) -> Int64 { FHIRDateTime.epochMillis(date) }
 }

@@ -1,7 +1,4 @@
-import Access
 import Core
-import FHIR
-import FHIRStore
 import Foundation
 
 /// An appointment as the API and the pages show it.

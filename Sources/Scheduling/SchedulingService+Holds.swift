@@ -178,6 +178,7 @@ extension SchedulingService {
 
     /// Writes the entries, the hold change and the audit record in one transaction.
     func commit(_ entries: [JSON], record: AuditRecord, tenant: TenantID, holds: HoldChange) async throws {
+        let dialect = fhir.database.dialect
         do {
             _ = try await fhir.transaction(HygieResources.transaction(entries), as: .system(tenant), audit: [record]) { database in
                 if let release = holds.release {
@@ -186,6 +187,14 @@ extension SchedulingService {
                     ).run()
                 }
                 guard let hold = holds.take else { return }
+                // One patient's holds are taken one at a time, so that two simultaneous requests
+                // for overlapping times see each other (PostgreSQL runs them concurrently under
+                // READ COMMITTED; SQLite's single writer already serialises them).
+                if dialect == .postgres {
+                    try await database.raw(
+                        "SELECT pg_advisory_xact_lock(7366913, hashtext(\(bind: tenant.rawValue + "|" + hold.patient)))"
+                    ).run()
+                }
                 // Concurrent takers of one slot: the unique index lets one row in; the others
                 // find someone else's row and give up (PostgreSQL makes them wait for the
                 // winner's commit first).

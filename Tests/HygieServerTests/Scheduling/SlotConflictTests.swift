@@ -74,6 +74,23 @@ import Testing
         }
     }
 
+    @Test func oneOfTwoSimultaneousOverlappingRequestsOfAPatientWins() async throws {
+        try await withTestApp { http in
+            let f = try await SchedulingFixture.make(http)
+            let slotsA = try await f.freeSlots(f.doctorA, token: f.patientToken)
+            let slotsA2 = try await f.freeSlots(f.doctorA2, token: f.patientToken)
+            // Five pairs of same-time slots with two physicians, each pair requested at once.
+            for index in 0..<5 {
+                let a = try #require(slotsA[index]["id"]?.stringValue)
+                let b = try #require(slotsA2.first { $0["start"] == slotsA[index]["start"] }?["id"]?.stringValue)
+                async let first = f.request(f.doctorA, slot: a, token: f.patientToken)
+                async let second = f.request(f.doctorA2, slot: b, token: f.patientToken)
+                let statuses = try await [first.status, second.status].sorted()
+                #expect(statuses == [201, 409], "pair \(index): \(statuses)")
+            }
+        }
+    }
+
     @Test func absencesCloseSlotsAndProtectBookedAppointments() async throws {
         try await withTestApp { http in
             let f = try await SchedulingFixture.make(http)

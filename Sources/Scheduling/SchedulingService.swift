@@ -50,6 +50,12 @@ public struct SchedulingService: Sendable {
             let hospital = json["organization"]?["reference"]?.stringValue.map { String($0.dropFirst("Organization/".count)) }
             found[id] = Physician(id: id, name: "", hospital: hospital, specialties: specialties)
         }
+        // Only practitioners still active in the directory (a deactivated or deleted account's
+        // Practitioner is inactive).
+        if !found.isEmpty {
+            let inactive = try await fhir.searchAll("Practitioner", [("_id", found.keys.sorted().joined(separator: ",")), ("active", "false")], tenant: tenant)
+            for practitioner in inactive { found.removeValue(forKey: practitioner.id) }
+        }
         let names = try await fhir.displayNames("Practitioner", ids: Array(found.keys), tenant: tenant)
         return found.values.map { physician in
             var named = physician

@@ -154,13 +154,25 @@ extension IdentityService {
         let record = AuditRecord(
             agent: Self.agent(principal), kind: .accountChange, action: .update, entities: updated.practitioner.map { ["Practitioner/\($0)"] } ?? [],
             detail: "account \(updated.id)\(active == false ? " deactivated" : active == true ? " activated" : " updated")")
-        try await fhir.audited([record], tenant: principal.tenant) { database in
+        let write: @Sendable (any SQLDatabase) async throws -> Void = { database in
             try await database.raw(
                 "UPDATE accounts SET email = \(bind: updated.email), active = \(bind: updated.active), updated_at = \(bind: now) WHERE id = \(bind: updated.id.rawValue)"
             ).run()
             if !updated.active {
                 try await database.raw("UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE account_id = \(bind: updated.id.rawValue) AND revoked_at IS NULL").run()
             }
+        }
+        // The directory says whether a practitioner works: a deactivated physician leaves the
+        // list patients book from, in the same transaction as the account.
+        if let active, let practitioner = updated.practitioner,
+            case .object(var object) = try await fhir.read("Practitioner", practitioner, as: .system(principal.tenant)).json(),
+            object["active"]?.boolValue != active
+        {
+            object["active"] = .bool(active)
+            object.removeValue(forKey: "meta")
+            _ = try await fhir.transaction(Resources.transaction([Self.put(.object(object))]), as: .system(principal.tenant), audit: [record], alongside: write)
+        } else {
+            try await fhir.audited([record], tenant: principal.tenant, write)
         }
         logger.info("account updated", metadata: ["account": "\(id)", "by": "\(principal.account)"])
         return updated

@@ -95,6 +95,27 @@ import Testing
         }
     }
 
+    @Test func aDeactivatedPhysicianLeavesTheDirectory() async throws {
+        try await withTestApp { http in
+            let f = try await SchedulingFixture.make(http)
+            let api = f.api
+            let staff = try await api.call(.get, "/api/v1/staff?q=dr.a2", token: f.hospitals.adminA)
+            let account = try #require(staff.json["items"]?.arrayValue?.first?["id"]?.stringValue)
+            let slot = try #require(try await f.freeSlots(f.doctorA2, token: f.patientToken).first?["id"]?.stringValue)
+            #expect(try await api.call(.patch, "/api/v1/accounts/\(account)", ["active": false], token: f.hospitals.adminA).status == 200)
+            let directory = try await api.call(.get, "/api/v1/physicians?limit=100", token: f.patientToken)
+            let listed = directory.json["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            #expect(listed.contains(f.doctorA) && !listed.contains(f.doctorA2))
+            #expect(try await f.freeSlots(f.doctorA2, token: f.patientToken).isEmpty)
+            #expect(try await f.request(f.doctorA2, slot: slot, token: f.patientToken).status == 404)
+            let practitioner = try await api.call(.get, "/fhir/Practitioner/\(f.doctorA2)", token: f.patientToken)
+            #expect(practitioner.json["active"]?.boolValue == false)
+            // Reactivated, they are back.
+            #expect(try await api.call(.patch, "/api/v1/accounts/\(account)", ["active": true], token: f.hospitals.adminA).status == 200)
+            #expect(try await f.request(f.doctorA2, slot: slot, token: f.patientToken).status == 201)
+        }
+    }
+
     @Test func theSecretaryDeclinesBooksReschedulesAndCancels() async throws {
         try await withTestApp { http in
             let f = try await SchedulingFixture.make(http)

@@ -30,6 +30,9 @@ public struct HygieConfiguration: Sendable {
     /// Demonstration accounts keep the default password without having to change it
     /// (`--demo-open`; never for real data).
     public var demoOpen: Bool = false
+    /// Seconds between two runs of the job that keeps published slots `horizon_days` ahead
+    /// (0: the job does not run; in-process tests, which do not live that long).
+    public var slotHorizonInterval: Int = 3600
     public var logLevel: Logger.Level = .info
     /// API requests allowed per hour and account, and per hour and network address
     /// (0: no limit).

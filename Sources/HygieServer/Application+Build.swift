@@ -5,6 +5,7 @@ import FHIRStore
 import Hummingbird
 import Identity
 import Logging
+import ServiceLifecycle
 import Storage
 
 /// Hygie's version, announced in the CapabilityStatement.
@@ -41,10 +42,17 @@ public func buildApplication(
             """)
     }
     let router = try await makeRouter(platform: platform, configuration: configuration, environment: environment, logger: logger)
+    // Shut down in reverse order: the slot job stops before the store it uses closes.
+    var services: [any Service] = [platform.store]
+    if configuration.slotHorizonInterval > 0 {
+        services.append(
+            SlotHorizonService(
+                scheduling: platform.scheduling, tenant: configuration.defaultTenant, interval: configuration.slotHorizonInterval, logger: logger))
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hygie"),
-        services: [platform.store, SlotHorizonService(scheduling: platform.scheduling, tenant: configuration.defaultTenant, logger: logger)],
+        services: services,
         logger: logger)
 }
 

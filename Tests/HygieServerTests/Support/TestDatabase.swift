@@ -34,6 +34,8 @@ struct TestDatabase: Sendable {
         configuration.databasePoolSize = 3
         configuration.logLevel = .warning
         configuration.publicBaseURL = "http://hygie.test"
+        // No background job racing the test's shutdown for the store.
+        configuration.slotHorizonInterval = 0
         return configuration
     }
 

@@ -253,10 +253,6 @@ extension SchedulingService {
 
     /// A start instant as the notifications say it: local date and time in Paris.
     static func display(_ instant: String?) -> String {
-        guard let millis = millis(instant) else { return "" }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Paris") ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(millis) / 1000))
-        return String(format: "%02d/%02d/%04d %02d:%02d", parts.day ?? 0, parts.month ?? 0, parts.year ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+        FHIRDateTime.localDisplay(instant)
     }
 }

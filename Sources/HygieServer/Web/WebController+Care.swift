@@ -288,12 +288,6 @@ extension WebController {
 
     /// An instant as the pages show it: local date and time in Paris.
     static func display(_ instant: String?) -> String {
-        guard let instant, let parsed = FHIRDateTime.parse(instant, grammar: .dateTime) else { return "" }
-        if parsed.precision <= .day { return String(format: "%02d/%02d/%04d", parsed.day, parsed.month, parsed.year) }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Paris") ?? .gmt
-        let parts = calendar.dateComponents(
-            [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(parsed.range.lowerBound) / 1000))
-        return String(format: "%02d/%02d/%04d %02d:%02d", parts.day ?? 0, parts.month ?? 0, parts.year ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+        FHIRDateTime.localDisplay(instant)
     }
 }

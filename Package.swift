@@ -59,6 +59,12 @@ let package = Package(
             resources: [.copy("Definitions/r4-elements.txt"), .copy("Definitions/r4-search-parameters.txt")],
             swiftSettings: strictSettings
         ),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "DICOM",
+            dependencies: ["CZlib"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SyntheticData",
             dependencies: ["FHIR"],
@@ -112,9 +118,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Imaging",
+            dependencies: [
+                "Core", "Storage", "FHIR", "FHIRStore", "DICOM",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "Imaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +166,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strictSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Core"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
@@ -159,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "HygieServerTests",
             dependencies: [
-                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records",
+                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "Imaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

@@ -1,0 +1,185 @@
+import Foundation
+
+/// The DICOM JSON model (PS3.18 §F.2): a data set as an object keyed by tag, each attribute
+/// with its VR and its values; large binary values become a BulkDataURI the client fetches
+/// separately, small ones InlineBinary (base64).
+public enum DICOMJSON {
+    /// Decides the BulkDataURI of a binary attribute (nil to inline it instead).
+    public typealias BulkDataLocator = @Sendable (_ path: [Tag], _ element: DataElement) -> String?
+
+    /// Values at most this long are inlined even when a locator is given.
+    public static let inlineThreshold = 256
+
+    public static func encode(_ dataSet: DataSet, bulkData: BulkDataLocator? = nil, include: ((Tag) -> Bool)? = nil) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(4096)
+        write(dataSet, into: &output, path: [], bulkData: bulkData, include: include)
+        return output
+    }
+
+    /// Several data sets as a JSON array (QIDO results, metadata of a series).
+    public static func encodeArray(_ dataSets: [DataSet], bulkData: BulkDataLocator? = nil, include: ((Tag) -> Bool)? = nil) -> [UInt8] {
+        var output: [UInt8] = [UInt8(ascii: "[")]
+        output.reserveCapacity(dataSets.count * 2048)
+        for (index, dataSet) in dataSets.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            write(dataSet, into: &output, path: [], bulkData: bulkData, include: include)
+        }
+        output.append(UInt8(ascii: "]"))
+        return output
+    }
+
+    /// Appends one object; used to stream arrays piece by piece.
+    public static func write(_ dataSet: DataSet, into output: inout [UInt8], path: [Tag], bulkData: BulkDataLocator?, include: ((Tag) -> Bool)?) {
+        output.append(UInt8(ascii: "{"))
+        var first = true
+        for element in dataSet.elements where !element.tag.isGroupLength {
+            if path.isEmpty, let include, !include(element.tag) { continue }
+            if !first { output.append(UInt8(ascii: ",")) }
+            first = false
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: element.tag.hex.utf8)
+            output.append(contentsOf: Array("\":{\"vr\":\"".utf8))
+            output.append(contentsOf: element.vr.rawValue.utf8)
+            output.append(UInt8(ascii: "\""))
+            writeValue(element, of: dataSet, into: &output, path: path + [element.tag], bulkData: bulkData)
+            output.append(UInt8(ascii: "}"))
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    private static func writeValue(_ element: DataElement, of dataSet: DataSet, into output: inout [UInt8], path: [Tag], bulkData: BulkDataLocator?) {
+        func open() { output.append(contentsOf: Array(",\"Value\":[".utf8)) }
+        func close() { output.append(UInt8(ascii: "]")) }
+        switch element.value {
+        case .sequence(let items):
+            guard !items.isEmpty else { return }
+            open()
+            for (index, item) in items.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                write(item, into: &output, path: path, bulkData: bulkData, include: nil)
+            }
+            close()
+        case .fragments:
+            if let uri = bulkData?(path, element) { writeKey("BulkDataURI", string: uri, into: &output) }
+        case .bytes(let bytes):
+            guard !bytes.isEmpty else { return }
+            let vr = element.vr
+            if vr.isBulkBinary {
+                if bytes.count > inlineThreshold || element.tag == .pixelData, let uri = bulkData?(path, element) {
+                    writeKey("BulkDataURI", string: uri, into: &output)
+                } else {
+                    writeKey("InlineBinary", string: Data(bytes).base64EncodedString(), into: &output)
+                }
+                return
+            }
+            switch vr {
+            case .PN:
+                open()
+                for (index, name) in dataSet.strings(element.tag).enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    if name.isEmpty { output.append(contentsOf: Array("null".utf8)); continue }
+                    let groups = name.split(separator: "=", omittingEmptySubsequences: false)
+                    output.append(UInt8(ascii: "{"))
+                    var wrote = false
+                    for (key, group) in zip(["Alphabetic", "Ideographic", "Phonetic"], groups) where !group.isEmpty {
+                        if wrote { output.append(UInt8(ascii: ",")) }
+                        wrote = true
+                        appendString(key, into: &output)
+                        output.append(UInt8(ascii: ":"))
+                        appendString(String(group), into: &output)
+                    }
+                    output.append(UInt8(ascii: "}"))
+                }
+                close()
+            case .IS, .DS:
+                open()
+                for (index, text) in dataSet.strings(element.tag).enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    output.append(contentsOf: Array(jsonNumber(text).utf8))
+                }
+                close()
+            case .AT:
+                open()
+                for index in stride(from: 0, to: bytes.count - 3, by: 4) {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    let tag = Tag(UInt16(bytes[index]) | UInt16(bytes[index + 1]) << 8, UInt16(bytes[index + 2]) | UInt16(bytes[index + 3]) << 8)
+                    appendString(tag.hex, into: &output)
+                }
+                close()
+            case .US, .SS, .UL, .SL, .SV, .UV:
+                open()
+                output.append(contentsOf: Array(dataSet.integers(element.tag).map(String.init).joined(separator: ",").utf8))
+                close()
+            case .FL, .FD:
+                open()
+                output.append(contentsOf: Array(dataSet.doubles(element.tag).map(jsonDouble).joined(separator: ",").utf8))
+                close()
+            default:
+                open()
+                for (index, text) in dataSet.strings(element.tag).enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    if text.isEmpty { output.append(contentsOf: Array("null".utf8)) } else { appendString(text, into: &output) }
+                }
+                close()
+            }
+        }
+    }
+
+    private static func writeKey(_ key: String, string: String, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: ","))
+        appendString(key, into: &output)
+        output.append(UInt8(ascii: ":"))
+        appendString(string, into: &output)
+    }
+
+    static func jsonDouble(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// A DS/IS value as a JSON number: kept as written when that is valid JSON, else normalised.
+    static func jsonNumber(_ text: String) -> String {
+        guard !text.isEmpty, let value = Double(text) else { return "null" }
+        if isJSONNumber(text) { return text }
+        return jsonDouble(value)
+    }
+
+    static func isJSONNumber(_ text: String) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        guard let first = bytes.first, (48...57).contains(first) else { return false }
+        if first == 48, bytes.count > 1, (48...57).contains(bytes[bytes.startIndex + 1]) { return false }
+        var seenDot = false, seenExponent = false, previous: UInt8 = first
+        for byte in bytes.dropFirst() {
+            switch byte {
+            case 48...57: break
+            case UInt8(ascii: "."): if seenDot || seenExponent { return false }; seenDot = true
+            case UInt8(ascii: "e"), UInt8(ascii: "E"): if seenExponent { return false }; seenExponent = true
+            case UInt8(ascii: "+"), UInt8(ascii: "-"): if previous != UInt8(ascii: "e") && previous != UInt8(ascii: "E") { return false }
+            default: return false
+            }
+            previous = byte
+        }
+        return (48...57).contains(previous)
+    }
+
+    static func appendString(_ text: String, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
+            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = String(byte, radix: 16)
+                output.append(contentsOf: Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8))
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

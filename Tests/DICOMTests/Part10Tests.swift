@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import DICOM
+
+/// A small CT-like data set with a nested sequence, text in UTF-8 and 16-bit pixels.
+func sampleDataSet() -> DataSet {
+    var dataSet = DataSet()
+    dataSet.set(.specificCharacterSet, .CS, "ISO_IR 192")
+    dataSet.set(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2")
+    dataSet.set(.sopInstanceUID, .UI, "1.2.3.4.5.6")
+    dataSet.set(.studyInstanceUID, .UI, "1.2.3.4")
+    dataSet.set(.seriesInstanceUID, .UI, "1.2.3.4.5")
+    dataSet.set(.patientName, .PN, "Müller^Zoé")
+    dataSet.set(.rows, .US, integers: [2])
+    dataSet.set(.columns, .US, integers: [2])
+    dataSet.set(.bitsAllocated, .US, integers: [16])
+    dataSet.set(.bitsStored, .US, integers: [12])
+    dataSet.set(.samplesPerPixel, .US, integers: [1])
+    dataSet.set(.photometricInterpretation, .CS, "MONOCHROME2")
+    var item = DataSet()
+    item.set(.referencedSOPInstanceUID, .UI, "1.2.3.9")
+    dataSet.set(.referencedSOPSequence, sequence: [item, item])
+    dataSet[.pixelData] = DataElement(tag: .pixelData, vr: .OW, value: .bytes([0, 0, 0xFF, 0x0F, 0x00, 0x08, 0x10, 0x00]))
+    return dataSet
+}
+
+@Test(arguments: [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian, .deflatedExplicitVRLittleEndian])
+func aWrittenFileReadsBackWithTheSameValues(syntax: TransferSyntax) throws {
+    let original = sampleDataSet()
+    let file = DICOMFile(meta: DICOMFile.makeMeta(for: original, syntax: syntax), dataSet: original, transferSyntax: syntax)
+    let read = try DICOMFile.read(file.serialized())
+    #expect(read.transferSyntax == syntax)
+    #expect(read.dataSet.string(.patientName) == "Müller^Zoé")
+    #expect(read.dataSet.integer(.rows) == 2)
+    #expect(read.dataSet.sequence(.referencedSOPSequence).count == 2)
+    #expect(read.dataSet.sequence(.referencedSOPSequence)[1].string(.referencedSOPInstanceUID) == "1.2.3.9")
+    #expect(read.dataSet[.pixelData]?.bytes == original[.pixelData]?.bytes)
+}
+
+@Test func aTruncatedFileIsRejectedWithAReason() throws {
+    let original = sampleDataSet()
+    let bytes = DICOMFile(meta: DICOMFile.makeMeta(for: original, syntax: .explicitVRLittleEndian), dataSet: original,
+                          transferSyntax: .explicitVRLittleEndian).serialized()
+    #expect(throws: DICOMError.self) { try DICOMFile.read(Array(bytes.prefix(bytes.count - 3))) }
+    #expect(throws: DICOMError.self) { try DICOMFile.read(Array("hello, this is not DICOM at all".utf8)) }
+}
+
+/// The parser's fuzz target: random corruptions of a valid file (fixed seed) must end in a
+/// result or a `DICOMError`, never a crash.
+@Test func corruptedFilesNeverCrashTheParser() throws {
+    let original = sampleDataSet()
+    let bytes = DICOMFile(meta: DICOMFile.makeMeta(for: original, syntax: .explicitVRLittleEndian), dataSet: original,
+                          transferSyntax: .explicitVRLittleEndian).serialized()
+    var generator = SplitMix(seed: 20261121)
+    var rejected = 0
+    for _ in 0..<3000 {
+        var mutated = bytes
+        for _ in 0..<(1 + Int(generator.next() % 4)) {
+            let position = 128 + Int(generator.next() % UInt64(mutated.count - 128))
+            mutated[position] = UInt8(truncatingIfNeeded: generator.next())
+        }
+        if generator.next() % 5 == 0 { mutated = Array(mutated.prefix(128 + Int(generator.next() % UInt64(mutated.count - 128)))) }
+        do {
+            let file = try DICOMFile.read(mutated)
+            _ = DICOMJSON.encode(file.dataSet)
+            _ = try? Renderer.render(file.dataSet, syntax: file.transferSyntax, frame: 0)
+        } catch is DICOMError {
+            rejected += 1
+        }
+    }
+    #expect(rejected > 0)
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Test func iso2022TextSwitchesCharacterSetsOnEscapes() {
+    // PS3.5 Annex H example: Yamada^Tarou=山田^太郎=やまだ^たろう in ISO 2022 IR 87.
+    let bytes: [UInt8] = Array("Yamada^Tarou=".utf8) + [0x1B, 0x24, 0x42, 0x3B, 0x33, 0x45, 0x44, 0x1B, 0x28, 0x42, 0x5E, 0x1B, 0x24, 0x42, 0x42, 0x40, 0x4F, 0x3A, 0x1B, 0x28, 0x42]
+    let set = SpecificCharacterSet(terms: ["", "ISO 2022 IR 87"])
+    #expect(set.decode(bytes, vr: .PN) == "Yamada^Tarou=山田^太郎")
+    #expect(SpecificCharacterSet(terms: ["ISO_IR 100"]).decode([0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72], vr: .PN) == "Müller")
+    #expect(SpecificCharacterSet(terms: ["ISO_IR 144"]).decode([0xBB, 0xEE, 0xDA, 0xE1], vr: .PN) == "Люкс")
+}
+
+@Test func dicomJSONGivesNumbersNamesAndBulkData() throws {
+    let json = DICOMJSON.encode(sampleDataSet(), bulkData: { path, _ in "https://x/bulk/\(path[0].hex)" })
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+    let name = ((object["00100010"] as? [String: Any])?["Value"] as? [[String: String]])?.first
+    #expect(name?["Alphabetic"] == "Müller^Zoé")
+    #expect(((object["00280010"] as? [String: Any])?["Value"] as? [Int]) == [2])
+    #expect(((object["7FE00010"] as? [String: Any])?["BulkDataURI"] as? String) == "https://x/bulk/7FE00010")
+    let back = try DICOMJSON.decode(Data(DICOMJSON.encode(sampleDataSet())))
+    #expect(back.string(.patientName) == "Müller^Zoé")
+    #expect(back.sequence(.referencedSOPSequence).count == 2)
+}
+
+@Test func grayscaleRenderingAppliesTheWindow() throws {
+    let image = try Renderer.render(sampleDataSet(), syntax: .explicitVRLittleEndian, frame: 0, options: .init(window: (2048, 4096)))
+    #expect(image.width == 2 && image.channels == 1)
+    #expect(image.pixels[0] == 0)
+    #expect(image.pixels[1] == 255)
+    let png = PNG.encode(image)
+    #expect(Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
+}
+
+@Test func rleSegmentsDecodeToNativePixels() throws {
+    // 2×1 pixels of 16 bits: high-byte segment then low-byte segment, PackBits literal runs.
+    var frame = [UInt8](repeating: 0, count: 64)
+    frame[0] = 2
+    frame[4] = 64
+    frame[8] = 67
+    frame += [1, 0x01, 0x02] + [1, 0x34, 0x56]
+    var module = sampleDataSet()
+    module.set(.rows, .US, integers: [1])
+    let decoded = try RLE.decode(frame, module: try PixelModule(module))
+    #expect(decoded == [0x34, 0x01, 0x56, 0x02])
+}

@@ -45,6 +45,13 @@ public struct HygieConfiguration: Sendable {
     public var mailFrom: String = "no-reply@hygie.local"
     /// How long a break-the-glass grant lasts, in seconds.
     public var breakGlassDuration: Int = 4 * 3600
+    /// Largest STOW-RS upload accepted, in bytes.
+    public var dicomMaxUploadSize: Int = 2 << 30
+    /// Browser origins allowed to call `/dicomweb` (an OHIF served elsewhere); "*" for any.
+    public var dicomwebCORSOrigins: [String] = []
+    /// A second copy of a stored SOP instance with different bytes replaces the first instead
+    /// of being refused.
+    public var dicomReplaceDuplicates: Bool = false
     /// The tenant used for requests until the identity layer names one.
     public var defaultTenant: TenantID = .default
 

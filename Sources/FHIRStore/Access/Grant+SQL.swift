@@ -139,3 +139,27 @@ extension FHIRStore {
         }
     }
 }
+
+extension FHIRStore {
+    /// The SQL condition that `column` (holding Patient ids) names a patient whose resources of
+    /// `type` the grant covers; nil when it covers them all. For modules that keep their own
+    /// index of patient data (the DICOM archive) and filter it by the same rules as `/fhir`.
+    public func patientCondition(_ grant: Grant, type: String, tenant: TenantID, column: String) -> SQLQueryString? {
+        if grant.everything || grant.openTypes.contains(type) { return nil }
+        guard grant.patients != .none, grant.compartmentTypes?.contains(type) ?? true else { return "1 = 0" }
+        return grantSQL(tenant).membership(grant.patients, column: column)
+    }
+
+    /// Whether the caller may write resources of `type` in the records of every one of
+    /// `patients` (the rule `/fhir` writes follow).
+    public func mayWrite(type: String, patients: [String], caller: Caller) async throws -> Bool {
+        do {
+            try await database.read { database in
+                try await self.authorizeWrite(type: type, id: "-", patients: patients, caller: caller, on: database)
+            }
+            return true
+        } catch let error as FHIRError where error.status == 403 {
+            return false
+        }
+    }
+}

@@ -21,6 +21,25 @@ public struct AuditRecord: Sendable, Equatable {
         /// An account was created, changed, deactivated or deleted, or its role changed.
         case accountChange
         case breakTheGlass
+        /// A DICOM archive event (PS3.15 §A.5.3), over DICOMweb or DIMSE.
+        case dicom(DICOMEvent)
+    }
+
+    /// DICOM audit event ids (PS3.16 CID 400, PS3.15 §A.5.3).
+    public enum DICOMEvent: String, Sendable {
+        case instancesTransferred = "110104"
+        case instancesAccessed = "110103"
+        case query = "110112"
+        case studyDeleted = "110105"
+
+        var display: String {
+            switch self {
+            case .instancesTransferred: "DICOM Instances Transferred"
+            case .instancesAccessed: "DICOM Instances Accessed"
+            case .query: "Query"
+            case .studyDeleted: "DICOM Study Deleted"
+            }
+        }
     }
 
     public var agent: AuditAgent
@@ -115,6 +134,11 @@ public struct AuditRecord: Sendable, Equatable {
             )
         case .breakTheGlass:
             return (["system": .string(dicom), "code": "110113", "display": "Security Alert"], ["system": .string(hygie), "code": "break-the-glass"])
+        case .dicom(let event):
+            return (
+                ["system": .string(dicom), "code": .string(event.rawValue), "display": .string(event.display)],
+                ["system": .string(hygie), "code": "dicom"]
+            )
         }
     }
 }

@@ -1,0 +1,54 @@
+import Storage
+
+/// The DICOM index (DESIGN §3: operational data in the module's own tables): one row per
+/// study, series and instance with the attributes QIDO-RS matches and returns, written in the
+/// same transaction that records the instance's blob. The instance's full attribute set is kept
+/// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
+public enum ImagingMigrations {
+    public static let all: [Migration] = [index]
+
+    static let index = Migration(
+        id: 400, name: "DICOM study, series and instance index",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE dicom_studies (
+                    tenant_id TEXT NOT NULL, study_uid TEXT NOT NULL, patient_ref TEXT, imaging_study_id TEXT NOT NULL,
+                    patient_id TEXT NOT NULL DEFAULT '', issuer TEXT NOT NULL DEFAULT '', patient_name TEXT NOT NULL DEFAULT '',
+                    patient_name_key \(ddl.binaryText) NOT NULL DEFAULT '', patient_name_words \(ddl.binaryText) NOT NULL DEFAULT '',
+                    birth_date TEXT NOT NULL DEFAULT '', sex TEXT NOT NULL DEFAULT '', study_date TEXT NOT NULL DEFAULT '',
+                    study_time TEXT NOT NULL DEFAULT '', accession TEXT NOT NULL DEFAULT '', study_id TEXT NOT NULL DEFAULT '',
+                    referring TEXT NOT NULL DEFAULT '', referring_key \(ddl.binaryText) NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+                    modalities TEXT NOT NULL DEFAULT '', series_count INTEGER NOT NULL DEFAULT 0, instance_count INTEGER NOT NULL DEFAULT 0,
+                    created_at \(ddl.bigint) NOT NULL, updated_at \(ddl.bigint) NOT NULL, deleted_at \(ddl.bigint),
+                    PRIMARY KEY (tenant_id, study_uid))
+                """,
+                "CREATE INDEX dicom_studies_date ON dicom_studies (tenant_id, study_date, study_uid)",
+                "CREATE INDEX dicom_studies_patient ON dicom_studies (tenant_id, patient_ref)",
+                "CREATE INDEX dicom_studies_patient_id ON dicom_studies (tenant_id, patient_id)",
+                "CREATE INDEX dicom_studies_name ON dicom_studies (tenant_id, patient_name_key)",
+                "CREATE INDEX dicom_studies_accession ON dicom_studies (tenant_id, accession)",
+                """
+                CREATE TABLE dicom_series (
+                    tenant_id TEXT NOT NULL, series_uid TEXT NOT NULL, study_uid TEXT NOT NULL, modality TEXT NOT NULL DEFAULT '',
+                    series_number INTEGER, description TEXT NOT NULL DEFAULT '', body_part TEXT NOT NULL DEFAULT '',
+                    performed_date TEXT NOT NULL DEFAULT '', performed_time TEXT NOT NULL DEFAULT '',
+                    instance_count INTEGER NOT NULL DEFAULT 0, created_at \(ddl.bigint) NOT NULL, deleted_at \(ddl.bigint),
+                    PRIMARY KEY (tenant_id, series_uid))
+                """,
+                "CREATE INDEX dicom_series_study ON dicom_series (tenant_id, study_uid)",
+                """
+                CREATE TABLE dicom_instances (
+                    tenant_id TEXT NOT NULL, sop_uid TEXT NOT NULL, series_uid TEXT NOT NULL, study_uid TEXT NOT NULL,
+                    sop_class TEXT NOT NULL, instance_number INTEGER, transfer_syntax TEXT NOT NULL, blob_key TEXT NOT NULL,
+                    size \(ddl.bigint) NOT NULL, digest TEXT NOT NULL, frames INTEGER NOT NULL DEFAULT 1, rows_count INTEGER,
+                    columns_count INTEGER, bits_allocated INTEGER, metadata \(ddl.blob) NOT NULL,
+                    created_at \(ddl.bigint) NOT NULL, deleted_at \(ddl.bigint),
+                    PRIMARY KEY (tenant_id, sop_uid))
+                """,
+                "CREATE INDEX dicom_instances_series ON dicom_instances (tenant_id, series_uid, instance_number)",
+                "CREATE INDEX dicom_instances_study ON dicom_instances (tenant_id, study_uid)",
+            ]
+        },
+        down: { _ in ["DROP TABLE dicom_instances", "DROP TABLE dicom_series", "DROP TABLE dicom_studies"] })
+}

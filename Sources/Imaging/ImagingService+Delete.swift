@@ -1,0 +1,72 @@
+import Core
+import DICOM
+import FHIR
+import FHIRStore
+import Foundation
+import SQLKit
+import Storage
+
+extension ImagingService {
+    /// Soft-deletes a study, series or instance (issue 5): the caller must see it and be allowed
+    /// to change the patient's images (a linked physician). Rows are marked deleted, counts and
+    /// the ImagingStudy follow, an audit record is written, all in one transaction; blobs stay
+    /// until a purge.
+    public func delete(study: String, series: String? = nil, sop: String? = nil, caller: Caller) async throws {
+        let located = try await locate(study: study, series: series, sop: sop, caller: caller)
+        let patient = located[0].patient
+        if let patient {
+            guard try await fhir.mayWrite(type: Self.resourceType, patients: [patient], caller: caller) else {
+                throw ServiceError(403, "forbidden", "You may see these images but not delete them.")
+            }
+        } else if !caller.write.everything {
+            throw ServiceError(403, "forbidden", "You may see these images but not delete them.")
+        }
+        let tenant = caller.tenant
+        let sops = located.map(\.sop)
+        let seriesUIDs = Array(Set(located.map(\.series)))
+        let now = now()
+        let remaining = try await seriesSummaries(study: study, tenant: tenant, adding: []).compactMap { summary -> SeriesSummary? in
+            var summary = summary
+            summary.instances -= located.filter { $0.series == summary.uid }.count
+            return summary.instances > 0 ? summary : nil
+        }
+        var entries: [JSON] = []
+        if let patient, let current = try? await fhir.read(Self.resourceType, study, as: .system(tenant)), !current.isDeleted {
+            if remaining.isEmpty {
+                entries.append(HygieResources.delete("\(Self.resourceType)/\(study)"))
+            } else if let first = try await representativeIndex(study: study, tenant: tenant) {
+                entries.append(HygieResources.put(imagingStudy(study: study, patient: patient, first: first, series: remaining), ifMatch: current.version))
+            }
+        }
+        let records = caller.agent.map { agent in
+            [AuditRecord(
+                agent: agent, kind: .dicom(.studyDeleted), action: .delete, entities: ["\(Self.resourceType)/\(study)"],
+                patients: patient.map { [$0] } ?? [], detail: "\(sops.count) instance(s) deleted")]
+        } ?? []
+        let t = tenant.rawValue
+        _ = try await fhir.transaction(HygieResources.transaction(entries), as: .system(tenant), audit: records) { database in
+            for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
+                try await database.raw(
+                    "UPDATE dicom_instances SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND sop_uid IN (\(binds: chunk))"
+                ).run()
+            }
+            try await self.recount(studies: [], series: seriesUIDs, tenant: tenant, on: database)
+            try await database.raw(
+                "UPDATE dicom_series SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND series_uid IN (\(binds: seriesUIDs)) AND instance_count = 0"
+            ).run()
+            try await self.recount(studies: [study], series: [], tenant: tenant, on: database)
+            try await database.raw(
+                "UPDATE dicom_studies SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND instance_count = 0"
+            ).run()
+        }
+        cache.invalidate(prefix: "\(t)|\(study)|")
+    }
+
+    /// The indexed attributes of the study's first instance, for rewriting its ImagingStudy.
+    func representativeIndex(study: String, tenant: TenantID) async throws -> IndexedInstance? {
+        guard let dataSet = try await representativeMetadata(tenant: tenant, study: study, series: nil, sop: nil) else { return nil }
+        var meta = DataSet()
+        meta.set(.transferSyntaxUID, .UI, "1.2.840.10008.1.2.1")
+        return try? IndexedInstance(DICOMFile(meta: meta, dataSet: dataSet, transferSyntax: .explicitVRLittleEndian))
+    }
+}

@@ -1,0 +1,219 @@
+import Core
+import DICOM
+import FHIR
+import FHIRStore
+import Foundation
+import Logging
+import SQLKit
+import Storage
+
+extension ImagingService {
+    /// A series as the ImagingStudy resource lists it.
+    struct SeriesSummary: Sendable {
+        var uid: String
+        var number: Int?
+        var modality: String
+        var description: String
+        var bodyPart: String
+        var instances: Int
+    }
+
+    /// Writes the index rows of `pending`, the ImagingStudy of each patient-filed study and the
+    /// audit record in one transaction. The ImagingStudy is computed from the index as it was
+    /// read plus this batch and written with its version as a precondition: when another
+    /// batch changed the study meanwhile, the whole transaction is recomputed and retried.
+    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller) async throws {
+        let tenant = caller.tenant
+        let studies = Dictionary(grouping: pending, by: \.index.studyUID)
+        var attempt = 0
+        while true {
+            attempt += 1
+            var entries: [JSON] = []
+            for (study, instances) in studies {
+                guard let patient = instances.first?.patient else { continue }
+                let current = try? await fhir.read(Self.resourceType, study, as: .system(tenant))
+                let series = try await seriesSummaries(study: study, tenant: tenant, adding: instances)
+                let resource = imagingStudy(study: study, patient: patient, first: instances[0].index, series: series)
+                entries.append(HygieResources.put(resource, ifMatch: current.flatMap { $0.isDeleted ? nil : $0.version }))
+            }
+            let patients = Array(Set(pending.compactMap(\.patient))).sorted()
+            let records = caller.agent.map { agent in
+                [AuditRecord(
+                    agent: agent, kind: .dicom(.instancesTransferred), action: .create,
+                    entities: studies.keys.sorted().map { "\(Self.resourceType)/\($0)" }, patients: patients,
+                    detail: "\(pending.count) instance(s) stored")]
+            } ?? []
+            let now = now()
+            do {
+                if entries.isEmpty && records.isEmpty {
+                    try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
+                } else {
+                    _ = try await fhir.transaction(HygieResources.transaction(entries), as: .system(tenant), audit: records) { database in
+                        try await self.writeRows(pending, tenant: tenant, now: now, on: database)
+                    }
+                }
+                for study in studies.keys { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+                return
+            } catch let error as FHIRError where (error.status == 412 || error.status == 409) && attempt < 5 {
+                continue
+            }
+        }
+    }
+
+    func writeRows(_ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, on database: any SQLDatabase) async throws {
+        let t = tenant.rawValue
+        var seenStudies: Set<String> = []
+        var seenSeries: Set<String> = []
+        for instance in pending {
+            let i = instance.index
+            if seenStudies.insert(i.studyUID).inserted {
+                try await database.raw(
+                    """
+                    INSERT INTO dicom_studies (tenant_id, study_uid, patient_ref, imaging_study_id, patient_id, issuer, patient_name, patient_name_key,
+                        patient_name_words, birth_date, sex, study_date, study_time, accession, study_id, referring, referring_key, description,
+                        created_at, updated_at)
+                    VALUES (\(bind: t), \(bind: i.studyUID), \(bind: instance.patient), \(bind: i.studyUID), \(bind: i.patientID), \(bind: i.issuer),
+                        \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
+                        \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
+                        \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now))
+                    ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
+                        patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref)
+                    """
+                ).run()
+            }
+            if seenSeries.insert(i.seriesUID).inserted {
+                try await database.raw(
+                    """
+                    INSERT INTO dicom_series (tenant_id, series_uid, study_uid, modality, series_number, description, body_part, performed_date,
+                        performed_time, created_at)
+                    VALUES (\(bind: t), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.modality), \(bind: i.seriesNumber), \(bind: i.seriesDescription),
+                        \(bind: i.bodyPart), \(bind: i.performedDate), \(bind: i.performedTime), \(bind: now))
+                    ON CONFLICT (tenant_id, series_uid) DO UPDATE SET deleted_at = NULL
+                    """
+                ).run()
+            }
+            try await database.raw(
+                """
+                INSERT INTO dicom_instances (tenant_id, sop_uid, series_uid, study_uid, sop_class, instance_number, transfer_syntax, blob_key, size,
+                    digest, frames, rows_count, columns_count, bits_allocated, metadata, created_at)
+                VALUES (\(bind: t), \(bind: i.sopUID), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.sopClass), \(bind: i.instanceNumber),
+                    \(bind: i.transferSyntax), \(bind: instance.blobKey), \(bind: Int64(instance.size)), \(bind: instance.digest), \(bind: i.frames),
+                    \(bind: i.rows), \(bind: i.columns), \(bind: i.bitsAllocated), \(bind: Data(instance.metadata)), \(bind: now))
+                ON CONFLICT (tenant_id, sop_uid) DO UPDATE SET series_uid = excluded.series_uid, study_uid = excluded.study_uid,
+                    sop_class = excluded.sop_class, instance_number = excluded.instance_number, transfer_syntax = excluded.transfer_syntax,
+                    blob_key = excluded.blob_key, size = excluded.size, digest = excluded.digest, frames = excluded.frames,
+                    rows_count = excluded.rows_count, columns_count = excluded.columns_count, bits_allocated = excluded.bits_allocated,
+                    metadata = excluded.metadata, created_at = excluded.created_at, deleted_at = NULL
+                """
+            ).run()
+        }
+        try await recount(studies: Array(seenStudies), series: Array(seenSeries), tenant: tenant, on: database)
+    }
+
+    /// Recomputes the counts and modalities the index keeps per series and study.
+    func recount(studies: [String], series: [String], tenant: TenantID, on database: any SQLDatabase) async throws {
+        let t = tenant.rawValue
+        if !series.isEmpty {
+            try await database.raw(
+                """
+                UPDATE dicom_series SET instance_count = (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = dicom_series.tenant_id
+                    AND i.series_uid = dicom_series.series_uid AND i.deleted_at IS NULL)
+                WHERE tenant_id = \(bind: t) AND series_uid IN (\(binds: series))
+                """
+            ).run()
+        }
+        for study in studies {
+            let modalities = try await database.raw(
+                """
+                SELECT DISTINCT modality FROM dicom_series WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND deleted_at IS NULL
+                AND instance_count > 0 ORDER BY modality
+                """
+            ).all().map { try $0.decode(column: "modality", as: String.self) }.filter { !$0.isEmpty }
+            try await database.raw(
+                """
+                UPDATE dicom_studies SET modalities = \(bind: modalities.joined(separator: "\\")),
+                    series_count = (SELECT COUNT(*) FROM dicom_series s WHERE s.tenant_id = dicom_studies.tenant_id AND s.study_uid = dicom_studies.study_uid
+                        AND s.deleted_at IS NULL AND s.instance_count > 0),
+                    instance_count = (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = dicom_studies.tenant_id
+                        AND i.study_uid = dicom_studies.study_uid AND i.deleted_at IS NULL)
+                WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study)
+                """
+            ).run()
+        }
+    }
+
+    /// The series of a study as the index has them, with the instances of this batch added.
+    func seriesSummaries(study: String, tenant: TenantID, adding instances: [StoreBatch.PendingInstance]) async throws -> [SeriesSummary] {
+        let rows = try await database.read { database in
+            try await database.raw(
+                """
+                SELECT se.series_uid, se.series_number, se.modality, se.description, se.body_part,
+                    (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = se.tenant_id AND i.series_uid = se.series_uid AND i.deleted_at IS NULL) AS n
+                FROM dicom_series se WHERE se.tenant_id = \(bind: tenant.rawValue) AND se.study_uid = \(bind: study) AND se.deleted_at IS NULL
+                """
+            ).all()
+        }
+        var series: [String: SeriesSummary] = [:]
+        for row in rows {
+            let uid = try row.decode(column: "series_uid", as: String.self)
+            series[uid] = SeriesSummary(
+                uid: uid, number: try row.decode(column: "series_number", as: Int?.self), modality: try row.decode(column: "modality", as: String.self),
+                description: try row.decode(column: "description", as: String.self), bodyPart: try row.decode(column: "body_part", as: String.self),
+                instances: try row.decode(column: "n", as: Int.self))
+        }
+        for instance in instances where !instance.replacing {
+            let i = instance.index
+            series[i.seriesUID, default: SeriesSummary(
+                uid: i.seriesUID, number: i.seriesNumber, modality: i.modality, description: i.seriesDescription, bodyPart: i.bodyPart, instances: 0)
+            ].instances += 1
+        }
+        return series.values.sorted { ($0.number ?? Int.max, $0.uid) < ($1.number ?? Int.max, $1.uid) }
+    }
+
+    /// The ImagingStudy resource of a study (FHIR R4 ImagingStudy): the clinical side of the
+    /// archive, with its series and counts; instances stay in the DICOM index.
+    func imagingStudy(study: String, patient: String, first: IndexedInstance, series: [SeriesSummary]) -> JSON {
+        let dcm = "http://dicom.nema.org/resources/ontology/DCM"
+        var object: JSONObject = [
+            "resourceType": "ImagingStudy", "id": .string(study), "status": "available",
+            "identifier": [["system": "urn:dicom:uid", "value": .string("urn:oid:\(study)")]],
+            "subject": ["reference": .string("Patient/\(patient)")],
+            "numberOfSeries": .number(JSONNumber(series.count)),
+            "numberOfInstances": .number(JSONNumber(series.reduce(0) { $0 + $1.instances })),
+        ]
+        let modalities = Array(Set(series.map(\.modality).filter(Self.isCode))).sorted()
+        if !modalities.isEmpty { object["modality"] = .array(modalities.map { ["system": .string(dcm), "code": .string($0)] }) }
+        if let started = Self.fhirDateTime(date: first.studyDate, time: first.studyTime) { object["started"] = .string(started) }
+        if !first.studyDescription.isEmpty { object["description"] = .string(first.studyDescription) }
+        if !first.accession.isEmpty {
+            object["identifier"] = .array((object["identifier"]?.arrayValue ?? []) + [[
+                "type": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"]]], "value": .string(first.accession),
+            ]])
+        }
+        object["series"] = .array(series.map { summary in
+            var entry: JSONObject = [
+                "uid": .string(summary.uid),
+                "modality": ["system": .string(dcm), "code": .string(Self.isCode(summary.modality) ? summary.modality : "OT")],
+                "numberOfInstances": .number(JSONNumber(summary.instances)),
+            ]
+            if let number = summary.number, number >= 0 { entry["number"] = .number(JSONNumber(number)) }
+            if !summary.description.isEmpty { entry["description"] = .string(summary.description) }
+            return .object(entry)
+        })
+        return .object(object)
+    }
+
+    static func isCode(_ text: String) -> Bool {
+        !text.isEmpty && !text.hasPrefix(" ") && !text.hasSuffix(" ") && !text.contains("  ")
+    }
+
+    /// DICOM DA + TM as a FHIR dateTime (no time zone in DICOM: the date alone when no time,
+    /// since FHIR requires a zone with a time).
+    static func fhirDateTime(date: String, time: String) -> String? {
+        let digits = date.filter(\.isNumber)
+        guard digits.count == 8 else { return nil }
+        let year = digits.prefix(4), month = digits.dropFirst(4).prefix(2), day = digits.suffix(2)
+        guard let m = Int(month), (1...12).contains(m), let d = Int(day), (1...31).contains(d) else { return nil }
+        return "\(year)-\(month)-\(day)"
+    }
+}

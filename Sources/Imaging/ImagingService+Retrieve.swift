@@ -1,0 +1,153 @@
+import Core
+import DICOM
+import FHIRStore
+import Foundation
+import SQLKit
+import Storage
+
+/// One stored instance a caller may retrieve.
+public struct InstanceLocation: Sendable {
+    public var study: String
+    public var series: String
+    public var sop: String
+    public var sopClass: String
+    public var transferSyntax: String
+    public var blobKey: String
+    public var frames: Int
+    public var patient: String?
+}
+
+extension ImagingService {
+    /// The instances of a study, series or instance that the caller may see, in series and
+    /// instance order; 404 when there are none (whether absent or not theirs: not disclosed).
+    public func locate(study: String, series: String? = nil, sop: String? = nil, caller: Caller) async throws -> [InstanceLocation] {
+        var sql: SQLQueryString = """
+            SELECT i.study_uid, i.series_uid, i.sop_uid, i.sop_class, i.transfer_syntax, i.blob_key, i.frames, s.patient_ref
+            FROM dicom_instances i JOIN dicom_studies s ON s.tenant_id = i.tenant_id AND s.study_uid = i.study_uid
+            WHERE i.deleted_at IS NULL AND i.study_uid = \(bind: study) AND
+            """
+        sql += " " + visible(caller)
+        if let series { sql += " AND i.series_uid = \(bind: series)" }
+        if let sop { sql += " AND i.sop_uid = \(bind: sop)" }
+        sql += " ORDER BY i.series_uid, i.instance_number, i.sop_uid"
+        let finalSQL = sql
+        let rows = try await database.read { database in try await database.raw(finalSQL).all() }
+        guard !rows.isEmpty else {
+            throw ServiceError.notFound(sop.map { "Instance \($0)" } ?? series.map { "Series \($0)" } ?? "Study \(study)")
+        }
+        let locations = try rows.map { row in
+            InstanceLocation(
+                study: try row.decode(column: "study_uid", as: String.self), series: try row.decode(column: "series_uid", as: String.self),
+                sop: try row.decode(column: "sop_uid", as: String.self), sopClass: try row.decode(column: "sop_class", as: String.self),
+                transferSyntax: try row.decode(column: "transfer_syntax", as: String.self), blobKey: try row.decode(column: "blob_key", as: String.self),
+                frames: try row.decode(column: "frames", as: Int.self), patient: try row.decode(column: "patient_ref", as: String?.self))
+        }
+        try await auditAccess(study: study, patient: locations[0].patient, caller: caller)
+        return locations
+    }
+
+    /// Records "DICOM Instances Accessed" once per account, study and window.
+    func auditAccess(study: String, patient: String?, caller: Caller) async throws {
+        guard let agent = caller.agent, accessAudit.shouldRecord(account: agent.account, study: study, action: "read") else { return }
+        try await fhir.record(
+            AuditRecord(agent: agent, kind: .dicom(.instancesAccessed), action: .read, entities: ["\(Self.resourceType)/\(study)"],
+                        patients: patient.map { [$0] } ?? []),
+            tenant: caller.tenant)
+    }
+
+    /// The Part 10 bytes of an instance, as stored.
+    public func file(_ location: InstanceLocation) async throws -> [UInt8] {
+        try await blobs.get(location.blobKey)
+    }
+
+    /// The parsed instance, cached briefly for the frame and rendering requests that follow
+    /// one another on the same instance.
+    public func parsed(_ location: InstanceLocation) async throws -> DICOMFile {
+        try DICOMFile.read(try await file(location))
+    }
+
+    /// The DICOM JSON metadata of the located instances (PS3.18 §10.4.1.1.2), as one array,
+    /// with bulk data URIs under `base`. Series are cached whole.
+    public func metadata(_ locations: [InstanceLocation], tenant: TenantID, base: String) async throws -> [UInt8] {
+        var output: [UInt8] = [UInt8(ascii: "[")]
+        var first = true
+        for (series, members) in Dictionary(grouping: locations, by: \.series).sorted(by: { $0.key < $1.key }) {
+            let key = "\(tenant.rawValue)|\(members[0].study)|\(series)|metadata"
+            var objects: [UInt8]
+            let wholeSeries = try await seriesInstanceCount(series, tenant: tenant) == members.count
+            if wholeSeries, let cached = cache.get(key) {
+                objects = cached
+            } else {
+                objects = try await metadataObjects(members.map(\.sop), tenant: tenant)
+                if wholeSeries { cache.set(key, objects) }
+            }
+            guard !objects.isEmpty else { continue }
+            if !first { output.append(UInt8(ascii: ",")) }
+            first = false
+            output += objects
+        }
+        output.append(UInt8(ascii: "]"))
+        return Self.replacing(Array(Self.bulkBase.utf8), with: Array(base.utf8), in: output)
+    }
+
+    func seriesInstanceCount(_ series: String, tenant: TenantID) async throws -> Int {
+        try await database.read { database in
+            try await database.raw(
+                "SELECT instance_count FROM dicom_series WHERE tenant_id = \(bind: tenant.rawValue) AND series_uid = \(bind: series)"
+            ).first()?.decode(column: "instance_count", as: Int.self) ?? 0
+        }
+    }
+
+    /// The sealed metadata of these instances, opened and joined with commas.
+    func metadataObjects(_ sops: [String], tenant: TenantID) async throws -> [UInt8] {
+        var output: [UInt8] = []
+        for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
+            let rows = try await database.read { database in
+                try await database.raw(
+                    """
+                    SELECT sop_uid, metadata FROM dicom_instances WHERE tenant_id = \(bind: tenant.rawValue) AND sop_uid IN (\(binds: chunk))
+                    ORDER BY instance_number, sop_uid
+                    """
+                ).all()
+            }
+            for row in rows {
+                let sop = try row.decode(column: "sop_uid", as: String.self)
+                let json = try await open([UInt8](try row.decode(column: "metadata", as: Data.self)), tenant: tenant, sop: sop)
+                if !output.isEmpty { output.append(UInt8(ascii: ",")) }
+                output += json
+            }
+        }
+        return output
+    }
+
+    static func replacing(_ needle: [UInt8], with replacement: [UInt8], in haystack: [UInt8]) -> [UInt8] {
+        guard let first = needle.first else { return haystack }
+        var output: [UInt8] = []
+        output.reserveCapacity(haystack.count + haystack.count / 8)
+        var index = 0
+        let end = haystack.count - needle.count
+        while index < haystack.count {
+            if index <= end, haystack[index] == first, Array(haystack[index..<(index + needle.count)]) == needle {
+                output += replacement
+                index += needle.count
+            } else {
+                output.append(haystack[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
+    /// A rendered frame as PNG (cached per window and viewport, with the thumbnails).
+    public func rendered(_ location: InstanceLocation, frame: Int, options: Renderer.Options, tenant: TenantID) async throws -> [UInt8] {
+        let window = options.window.map { "\($0.center),\($0.width)" } ?? "-"
+        let viewport = options.viewport.map { "\($0.width)x\($0.height)" } ?? "-"
+        let key = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|render|\(frame)|\(window)|\(viewport)"
+        if let cached = cache.get(key) { return cached }
+        let file = try await parsed(location)
+        let image = try Renderer.render(file.dataSet, syntax: file.transferSyntax, frame: frame, options: options)
+        let png = PNG.encode(image)
+        cache.set(key, png)
+        return png
+    }
+}

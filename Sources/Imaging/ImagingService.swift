@@ -1,0 +1,79 @@
+import Core
+import DICOM
+import FHIRStore
+import Foundation
+import Logging
+import Storage
+
+/// What the archive does with a second copy of a SOP instance whose bytes differ from the
+/// stored one (identical bytes are always accepted without a second copy).
+public enum DuplicatePolicy: String, Sendable {
+    /// Refuse it with status 0111 "Duplicate SOP instance" (the default).
+    case reject
+    /// Keep the new bytes in place of the old.
+    case replace
+}
+
+public struct ImagingConfiguration: Sendable {
+    public var duplicates: DuplicatePolicy = .reject
+    /// Memory the cache of series metadata and rendered thumbnails may use.
+    public var cacheBytes: Int = 64 << 20
+    /// Largest single instance accepted.
+    public var maximumInstanceSize: Int = 512 << 20
+    public init() {}
+}
+
+/// The DICOM archive (issue 5): stores instances (blob + index + ImagingStudy in one
+/// transaction), answers queries and retrievals, deletes, all filtered by the caller's grants,
+/// the same ones `/fhir` applies to ImagingStudy.
+public final class ImagingService: Sendable {
+    let fhir: FHIRStore
+    let blobs: any BlobStore
+    let keyRing: KeyRing
+    let clock: any WallClock
+    let ids: any IDGenerator
+    let configuration: ImagingConfiguration
+    let logger: Logger
+    let cache: ByteCache
+    let accessAudit: AccessAuditWindow
+
+    public init(
+        fhir: FHIRStore, blobs: any BlobStore, keyRing: KeyRing, clock: any WallClock, ids: any IDGenerator,
+        configuration: ImagingConfiguration = ImagingConfiguration(), logger: Logger
+    ) {
+        self.fhir = fhir
+        self.blobs = blobs
+        self.keyRing = keyRing
+        self.clock = clock
+        self.ids = ids
+        self.configuration = configuration
+        self.logger = logger
+        self.cache = ByteCache(capacity: configuration.cacheBytes)
+        self.accessAudit = AccessAuditWindow(clock: clock)
+    }
+
+    var database: any SQLStore { fhir.database }
+    func now() -> Int64 { Int64(clock.now().timeIntervalSince1970 * 1000) }
+
+    /// The resource type whose grants decide who sees which images.
+    static let resourceType = "ImagingStudy"
+
+    /// The blob key of an instance (issue 5's storage layout).
+    static func blobKey(patient: String?, study: String, series: String, sop: String) -> String {
+        "patients/\(patient ?? "unmatched")/studies/\(study)/series/\(series)/\(sop).dcm"
+    }
+
+    // MARK: Sealed metadata
+
+    func seal(_ bytes: [UInt8], tenant: TenantID, sop: String) async throws -> [UInt8] {
+        let key = try await keyRing.activeKey(for: tenant)
+        let id = Array(key.id.utf8)
+        return [UInt8(id.count)] + id + [UInt8](try key.seal(bytes, context: Array("dicom-metadata|\(tenant.rawValue)|\(sop)".utf8)))
+    }
+
+    func open(_ sealed: [UInt8], tenant: TenantID, sop: String) async throws -> [UInt8] {
+        guard let length = sealed.first.map(Int.init), sealed.count > 1 + length else { throw BlobStoreError.corrupt("metadata of \(sop)") }
+        let key = try await keyRing.key(id: String(decoding: sealed[1...length], as: UTF8.self))
+        return [UInt8](try key.open(sealed[(1 + length)...], context: Array("dicom-metadata|\(tenant.rawValue)|\(sop)".utf8)))
+    }
+}

@@ -1,0 +1,135 @@
+import Core
+import Foundation
+import NIOPosix
+
+/// Where large immutable values live (DICOM files, documents): a key/value store of bytes.
+/// Keys are relative paths made of safe characters (`patients/{id}/studies/{uid}/…`).
+public protocol BlobStore: Sendable {
+    func put(_ key: String, _ bytes: [UInt8]) async throws
+    /// The bytes under `key`; throws `BlobStoreError.notFound` when absent.
+    func get(_ key: String) async throws -> [UInt8]
+    func delete(_ key: String) async throws
+    func exists(_ key: String) async throws -> Bool
+}
+
+public enum BlobStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case invalidKey(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let key): "no blob \(key)"
+        case .invalidKey(let key): "\(key) is not a valid blob key"
+        case .corrupt(let key): "blob \(key) cannot be opened: wrong key or altered bytes"
+        }
+    }
+}
+
+/// Blobs as files under a directory (the embedded mode, DESIGN §1). Writes go to a temporary
+/// file renamed into place, so a reader never sees half a blob; file I/O runs on the NIO
+/// thread pool, never on an event loop.
+public struct DirectoryBlobStore: BlobStore {
+    public let root: String
+    let pool: NIOThreadPool
+
+    public init(root: String, pool: NIOThreadPool = .singleton) {
+        self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.pool = pool
+    }
+
+    func path(_ key: String) throws -> String {
+        let allowed = key.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
+        }
+        guard allowed, !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw BlobStoreError.invalidKey(key)
+        }
+        return root + "/" + key
+    }
+
+    public func put(_ key: String, _ bytes: [UInt8]) async throws {
+        let path = try path(key)
+        try await pool.runIfActive {
+            let manager = FileManager.default
+            let directory = (path as NSString).deletingLastPathComponent
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let temporary = path + ".tmp-" + UUID().uuidString
+            guard manager.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+            if rename(temporary, path) != 0 {
+                try? manager.removeItem(atPath: temporary)
+                throw CocoaError(.fileWriteUnknown)
+            }
+        }
+    }
+
+    public func get(_ key: String) async throws -> [UInt8] {
+        let path = try path(key)
+        return try await pool.runIfActive {
+            guard let data = FileManager.default.contents(atPath: path) else { throw BlobStoreError.notFound(key) }
+            return [UInt8](data)
+        }
+    }
+
+    public func delete(_ key: String) async throws {
+        let path = try path(key)
+        try await pool.runIfActive {
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
+    public func exists(_ key: String) async throws -> Bool {
+        let path = try path(key)
+        return try await pool.runIfActive { FileManager.default.fileExists(atPath: path) }
+    }
+}
+
+/// Seals every blob with the tenant's active data key (AES-256-GCM, DESIGN §6) before it
+/// reaches the inner store, binding it to its key so that a file moved to another key fails to
+/// open. Layout: "HYB1", key id length (1 byte), key id, sealed box.
+public struct EncryptedBlobStore: BlobStore {
+    let inner: any BlobStore
+    let keyRing: KeyRing
+    let tenant: TenantID
+
+    public init(inner: any BlobStore, keyRing: KeyRing, tenant: TenantID) {
+        self.inner = inner
+        self.keyRing = keyRing
+        self.tenant = tenant
+    }
+
+    static let magic: [UInt8] = Array("HYB1".utf8)
+
+    public func put(_ key: String, _ bytes: [UInt8]) async throws {
+        let dataKey = try await keyRing.activeKey(for: tenant)
+        let sealed = try dataKey.seal(bytes, context: Array(key.utf8))
+        let keyID = Array(dataKey.id.utf8)
+        var output = Self.magic
+        output.reserveCapacity(5 + keyID.count + sealed.count)
+        output.append(UInt8(keyID.count))
+        output += keyID
+        output += sealed
+        try await inner.put(key, output)
+    }
+
+    public func get(_ key: String) async throws -> [UInt8] {
+        let stored = try await inner.get(key)
+        guard stored.count > 5, Array(stored.prefix(4)) == Self.magic else { throw BlobStoreError.corrupt(key) }
+        let idLength = Int(stored[4])
+        guard stored.count > 5 + idLength else { throw BlobStoreError.corrupt(key) }
+        let keyID = String(decoding: stored[5..<(5 + idLength)], as: UTF8.self)
+        let dataKey = try await keyRing.key(id: keyID)
+        do {
+            return [UInt8](try dataKey.open(stored[(5 + idLength)...], context: Array(key.utf8)))
+        } catch {
+            throw BlobStoreError.corrupt(key)
+        }
+    }
+
+    public func delete(_ key: String) async throws { try await inner.delete(key) }
+    public func exists(_ key: String) async throws -> Bool { try await inner.exists(key) }
+}

@@ -88,5 +88,9 @@ func makeRouter(
         store: platform.fhir, identity: platform.identity, tenant: configuration.defaultTenant, maximumBodySize: configuration.maxRequestBodySize,
         capabilityStatement: capabilities, logger: logger
     ).addRoutes(to: router)
+    DICOMwebController(
+        imaging: platform.imaging, identity: platform.identity, tenant: configuration.defaultTenant, corsOrigins: configuration.dicomwebCORSOrigins,
+        maximumUploadSize: configuration.dicomMaxUploadSize, publicBaseURL: configuration.resolvedBaseURL, logger: logger
+    ).addRoutes(to: router)
     return router
 }

@@ -3,6 +3,7 @@ import FHIR
 import FHIRStore
 import Foundation
 import Identity
+import Imaging
 import Logging
 import Mail
 import Records
@@ -38,9 +39,11 @@ public struct Platform: Sendable {
     public let identity: IdentityService
     public let scheduling: SchedulingService
     public let records: RecordsService
+    public let imaging: ImagingService
 
     /// Every migration, in order. Modules own their tables; ids are unique across them.
     public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all + SchedulingMigrations.all
+        + ImagingMigrations.all
 
     /// Opens the configured database, creating `./data` (and its blob directory) for the
     /// embedded one.
@@ -74,7 +77,15 @@ public struct Platform: Sendable {
                 logger: logger)
             let scheduling = SchedulingService(fhir: fhir, clock: environment.clock, ids: environment.ids, logger: logger)
             let records = RecordsService(fhir: fhir, clock: environment.clock, ids: environment.ids, logger: logger)
-            return Platform(store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling, records: records)
+            var imagingConfiguration = ImagingConfiguration()
+            imagingConfiguration.duplicates = configuration.dicomReplaceDuplicates ? .replace : .reject
+            let blobs = EncryptedBlobStore(
+                inner: DirectoryBlobStore(root: "\(configuration.dataDirectory)/blobs"), keyRing: keyRing, tenant: configuration.defaultTenant)
+            let imaging = ImagingService(
+                fhir: fhir, blobs: blobs, keyRing: keyRing, clock: environment.clock, ids: environment.ids, configuration: imagingConfiguration,
+                logger: logger)
+            return Platform(
+                store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling, records: records, imaging: imaging)
         } catch {
             await store.close()
             throw error

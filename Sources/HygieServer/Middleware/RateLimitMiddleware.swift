@@ -54,7 +54,7 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/fhir") || path.hasPrefix("/api/") || path.hasPrefix("/oauth2/") || path.hasPrefix("/dicomweb") else {
+        guard path.hasPrefix("/fhir") || path.hasPrefix("/api/") || path.hasPrefix("/oauth2/") else {
             return try await next(request, context)
         }
         var keys: [(key: String, limit: Int)] = [("address:" + (context.remoteAddress ?? "unknown"), perAddress)]

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Splits a multipart/related body (RFC 2387, as STOW-RS sends it, PS3.18 §8.6.1.2) into its
+/// parts as the bytes arrive, so that one part at a time is held in memory.
+struct MultipartRelatedReader {
+    struct Part {
+        var headers: [String: String]
+        var body: [UInt8]
+    }
+
+    let delimiter: [UInt8]
+    private var buffer: [UInt8] = []
+    private var started = false
+    private var finished = false
+    private var searchFrom = 0
+
+    init(boundary: String) {
+        delimiter = Array("\r\n--\(boundary)".utf8)
+    }
+
+    /// The boundary parameter of a Content-Type header.
+    static func boundary(_ contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0].lowercased() == "boundary" {
+                return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+        }
+        return nil
+    }
+
+    var isFinished: Bool { finished }
+
+    /// Adds bytes and returns the parts they complete.
+    mutating func feed(_ bytes: some Sequence<UInt8>) throws -> [Part] {
+        buffer.append(contentsOf: bytes)
+        var parts: [Part] = []
+        if !started {
+            // The first delimiter may open the body without the leading CRLF.
+            let opening = Array(delimiter.dropFirst(2))
+            guard let start = Self.find(opening, in: buffer, from: 0) else {
+                if buffer.count > 4096 { throw MultipartError.noBoundary }
+                return []
+            }
+            buffer.removeFirst(start + opening.count)
+            started = true
+            searchFrom = 0
+        }
+        while !finished {
+            // After a delimiter: "--" ends the body, else CRLF starts a part.
+            guard buffer.count >= 2 else { break }
+            if buffer[0] == UInt8(ascii: "-"), buffer[1] == UInt8(ascii: "-") {
+                finished = true
+                break
+            }
+            guard let end = Self.find(delimiter, in: buffer, from: max(searchFrom, 0)) else {
+                searchFrom = max(0, buffer.count - delimiter.count)
+                break
+            }
+            parts.append(try Self.part(buffer[0..<end]))
+            buffer.removeFirst(end + delimiter.count)
+            searchFrom = 0
+        }
+        return parts
+    }
+
+    static func part(_ raw: ArraySlice<UInt8>) throws -> Part {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var start = raw.startIndex
+        // Skip the CRLF (and any transport padding) that follows the delimiter.
+        while start < raw.endIndex, raw[start] == 32 || raw[start] == 9 { start += 1 }
+        if raw[start...].starts(with: [13, 10]) { start += 2 }
+        var headers: [String: String] = [:]
+        if raw[start...].starts(with: [13, 10]) {
+            return Part(headers: headers, body: Array(raw[(start + 2)...]))
+        }
+        guard let headerEnd = find(separator, in: Array(raw[start...]), from: 0) else { throw MultipartError.malformedPart }
+        let headerText = String(decoding: raw[start..<(start + headerEnd)], as: UTF8.self)
+        for line in headerText.split(separator: "\r\n") {
+            let pair = line.split(separator: ":", maxSplits: 1)
+            if pair.count == 2 { headers[pair[0].trimmingCharacters(in: .whitespaces).lowercased()] = pair[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return Part(headers: headers, body: Array(raw[(start + headerEnd + 4)...]))
+    }
+
+    static func find<C: RandomAccessCollection<UInt8>>(_ needle: [UInt8], in haystack: C, from offset: Int) -> Int? where C.Index == Int {
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        let base = haystack.startIndex
+        var index = offset
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[base + index] == first {
+                var matched = true
+                for k in 1..<needle.count where haystack[base + index + k] != needle[k] {
+                    matched = false
+                    break
+                }
+                if matched { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+}
+
+enum MultipartError: Error {
+    case noBoundary
+    case malformedPart
+}

@@ -2,6 +2,7 @@ import Core
 import DICOM
 import Foundation
 import SQLKit
+import Storage
 
 /// The level a QIDO-RS search returns (PS3.18 §10.6.1).
 public enum QueryLevel: String, Sendable {
@@ -184,19 +185,5 @@ public struct QIDOQuery: Sendable {
             conditions.append(kind == .time ? "\(unsafeRaw: column) <= \(bind: upper + "99")" : "\(unsafeRaw: column) <= \(bind: upper)")
         }
         return "(" + conditions.anded() + ")"
-    }
-}
-
-extension Array where Element == SQLQueryString {
-    func ored() -> SQLQueryString { joined(" OR ") }
-    func anded() -> SQLQueryString { joined(" AND ") }
-
-    func joined(_ separator: String) -> SQLQueryString {
-        var result: SQLQueryString = ""
-        for (index, part) in enumerated() {
-            if index > 0 { result += SQLQueryString(separator) }
-            result += part
-        }
-        return result
     }
 }

@@ -60,9 +60,3 @@ struct SQLPredicate {
     }
 }
 
-extension Sequence where Element == SQLQueryString {
-    /// Conditions joined by OR, parenthesised.
-    func ored() -> SQLQueryString {
-        "(" + map { "(" + $0 + ")" }.joined(separator: " OR ") + ")"
-    }
-}

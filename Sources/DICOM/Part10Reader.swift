@@ -26,11 +26,10 @@ public struct DICOMFile: Sendable {
         while reader.position + 6 <= bytes.count, reader.peekGroup() == 0x0002 {
             meta.appendRead(try reader.readElement(characterSet: .default, depth: 0))
         }
+        // Without a Transfer Syntax UID (no meta group, or one missing it) the first element tells.
         let syntax: TransferSyntax
         if let uid = meta.string(.transferSyntaxUID) {
             syntax = TransferSyntax(uid: uid)
-        } else if start == 0 || meta.isEmpty {
-            syntax = try guessSyntax(bytes, at: reader.position)
         } else if reader.position < bytes.count {
             syntax = try guessSyntax(bytes, at: reader.position)
         } else {

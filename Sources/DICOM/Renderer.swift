@@ -133,7 +133,7 @@ public enum Renderer {
         guard descriptor.count == 3 else { throw DICOMError.missingAttribute(.redPaletteLUTDescriptor) }
         let tables = [Tag.redPaletteLUTData, .greenPaletteLUTData, .bluePaletteLUTData].map { tag -> [Int] in
             let data = dataSet[tag]?.bytes ?? []
-            return descriptor[2] == 8 && data.count == max(descriptor[0], 1) ? data.map { $0 } .map(Int.init)
+            return descriptor[2] == 8 && data.count == max(descriptor[0], 1) ? data.map(Int.init)
                 : stride(from: 0, to: data.count - 1, by: 2).map { Int(UInt16(data[$0]) | UInt16(data[$0 + 1]) << 8) >> (descriptor[2] > 8 ? 8 : 0) }
         }
         guard tables.allSatisfy({ !$0.isEmpty }) else { throw DICOMError.missingAttribute(.redPaletteLUTData) }

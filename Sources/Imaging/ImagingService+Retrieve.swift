@@ -60,8 +60,7 @@ extension ImagingService {
         try await blobs.get(location.blobKey)
     }
 
-    /// The parsed instance, cached briefly for the frame and rendering requests that follow
-    /// one another on the same instance.
+    /// The instance, read from its blob and parsed.
     public func parsed(_ location: InstanceLocation) async throws -> DICOMFile {
         try DICOMFile.read(try await file(location))
     }

@@ -72,6 +72,8 @@ public struct StoreBatch: Sendable {
     var result = StoreResult()
     var pending: [PendingInstance] = []
     var patientMatches: [String: String?] = [:]
+    /// Study rows read by this batch: a series of hundreds of instances reads its study once.
+    var studies: [String: ImagingService.StudyRow?] = [:]
     var writable: [String: Bool] = [:]
 
     struct PendingInstance: Sendable {
@@ -125,7 +127,13 @@ public struct StoreBatch: Sendable {
         }
         let tenant = target.caller.tenant
         let existing = try await service.existingInstance(index.sopUID, tenant: tenant)
-        let existingStudy = try await service.studyRow(index.studyUID, tenant: tenant)
+        let existingStudy: ImagingService.StudyRow?
+        if let known = studies[index.studyUID] {
+            existingStudy = known
+        } else {
+            existingStudy = try await service.studyRow(index.studyUID, tenant: tenant)
+            studies[index.studyUID] = existingStudy
+        }
         // The patient: named by the upload, else the one the study is already filed under,
         // else the Patient whose identifier is the PatientID.
         var patient = target.patient ?? existingStudy?.patient

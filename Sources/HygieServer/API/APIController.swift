@@ -255,17 +255,6 @@ struct APIController {
     }
 
     func problem(_ status: Int, code: String, detail: String, retryAfter: Int? = nil, details: [String] = []) -> Response {
-        var body: [String: Any] = ["type": "https://hygie.health/problems/\(code)", "title": code, "detail": detail, "code": code]
-        if !details.isEmpty { body["details"] = details }
-        var object = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        if var text = String(data: object, encoding: .utf8), text.hasSuffix("}") {
-            text.removeLast()
-            text += ",\"status\":\(status)}"
-            object = Data(text.utf8)
-        }
-        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
-        if status == 401 { headers[.wwwAuthenticate] = "Bearer" }
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: object)))
+        ProblemResponse.make(status, code: code, detail: detail, retryAfter: retryAfter, details: details)
     }
 }

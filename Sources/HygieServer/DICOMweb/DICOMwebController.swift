@@ -25,8 +25,6 @@ struct DICOMwebController {
     let publicBaseURL: String
     let logger: Logger
 
-    static let sessionCookie = "hygie_session"
-
     func addRoutes(to router: Router<AppRequestContext>) {
         for method in [HTTPRequest.Method.get, .post, .delete, .options] {
             router.on("/dicomweb/**", method: method, use: handle)
@@ -62,7 +60,7 @@ struct DICOMwebController {
             if account?.mustChangePassword == true { throw ServiceError(403, "password-change-required", "Choose a new password first.") }
             return Policy.caller(principal)
         }
-        if let cookie = request.cookies[Self.sessionCookie]?.value, let session = try await identity.webSession(cookie: cookie, tenant: tenant),
+        if let cookie = request.cookies[WebController.sessionCookie]?.value, let session = try await identity.webSession(cookie: cookie, tenant: tenant),
             !session.account.mustChangePassword
         {
             let principal = session.account.principal(address: context.remoteAddress, breakGlass: try await identity.breakGlassPatients(session.account))
@@ -128,11 +126,7 @@ struct DICOMwebController {
     }
 
     func problem(_ status: Int, _ code: String, _ detail: String) -> Response {
-        let body: [String: Any] = ["type": "https://hygie.health/problems/\(code)", "title": code, "status": status, "detail": detail, "code": code]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
-        if status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"hygie\"" }
-        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        ProblemResponse.make(status, code: code, detail: detail)
     }
 
     func addCORS(_ request: Request, _ response: inout Response) {

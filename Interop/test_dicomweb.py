@@ -1,6 +1,7 @@
 """DICOMweb (issue 5) judged by third-party clients: pydicom reads what Hygie serves and
 dicomweb-client stores, searches and retrieves. Every DICOM test file pydicom ships goes
 through the archive and back; access rules hold for physicians, patients and strangers."""
+import copy
 import glob
 import io
 import os
@@ -160,10 +161,10 @@ def test_a_patient_sees_only_their_studies_read_only(hygie, people, stored):
     assert len(patient.search_for_studies(get_remaining=True)) == len(stored)
     _, mr = stored[0]
     assert patient.retrieve_instance(mr.StudyInstanceUID, mr.SeriesInstanceUID, mr.SOPInstanceUID).SOPInstanceUID == mr.SOPInstanceUID
-    copy = filed(mr.copy(), people["patient_id"])
+    refiled = filed(copy.deepcopy(mr), people["patient_id"])
     response = requests.post(f"{hygie.root}/dicomweb/studies", headers={
         "Authorization": f"Bearer {people['patient']}", "Content-Type": "multipart/related; type=\"application/dicom\"; boundary=b"},
-        data=b"\r\n--b\r\nContent-Type: application/dicom\r\n\r\n" + dicom_bytes(copy) + b"\r\n--b--\r\n")
+        data=b"\r\n--b\r\nContent-Type: application/dicom\r\n\r\n" + dicom_bytes(refiled) + b"\r\n--b--\r\n")
     assert response.status_code == 409
     assert response.json()["00081198"]["Value"][0]["00081197"]["Value"] == [0x0124]
     deleted = requests.delete(f"{hygie.root}/dicomweb/studies/{mr.StudyInstanceUID}", headers={"Authorization": f"Bearer {people['patient']}"})
@@ -181,10 +182,10 @@ def test_a_stranger_cannot_find_or_guess_a_study(hygie, people, stored):
     assert requests.get(f"{base}/series/{mr.SeriesInstanceUID}/instances/{mr.SOPInstanceUID}/rendered", headers=headers).status_code == 404
     assert requests.get(hygie.root + "/dicomweb/studies").status_code == 401
     # Nor may they file images under a patient they do not follow.
-    copy = filed(mr.copy(), people["patient_id"])
+    refiled = filed(copy.deepcopy(mr), people["patient_id"])
     refused = requests.post(f"{hygie.root}/dicomweb/studies", headers={
         **headers, "Content-Type": "multipart/related; type=\"application/dicom\"; boundary=b"},
-        data=b"\r\n--b\r\nContent-Type: application/dicom\r\n\r\n" + dicom_bytes(copy) + b"\r\n--b--\r\n")
+        data=b"\r\n--b\r\nContent-Type: application/dicom\r\n\r\n" + dicom_bytes(refiled) + b"\r\n--b--\r\n")
     assert refused.status_code == 409
 
 
@@ -193,7 +194,7 @@ def test_duplicates_bad_files_and_deletion(hygie, people, stored):
     _, mr = stored[1]
     again = physician.store_instances([mr])
     assert "FailedSOPSequence" not in again
-    changed = mr.copy()
+    changed = copy.deepcopy(mr)
     changed.StudyDescription = "changed"
     conflict = requests.post(f"{hygie.root}/dicomweb/studies", headers={
         "Authorization": f"Bearer {people['physician']}", "Content-Type": "multipart/related; type=\"application/dicom\"; boundary=b"},

@@ -66,6 +66,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "DIMSE",
+            dependencies: [
+                "DICOM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SyntheticData",
             dependencies: ["FHIR"],
             swiftSettings: strictSettings
@@ -130,7 +140,7 @@ let package = Package(
         .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "Imaging",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "DIMSE", "Imaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "hygie",
             dependencies: [
-                "Core", "Storage", "FHIRStore", "HygieServer", "Identity", "Access",
+                "Core", "Storage", "FHIRStore", "HygieServer", "Identity", "Access", "DICOM", "DIMSE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -166,7 +176,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strictSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: strictSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DIMSE", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Core"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",

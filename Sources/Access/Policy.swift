@@ -26,9 +26,10 @@ public enum Policy {
     public static let administrativeTypes: Set<String> = ["Patient", "Appointment", "AppointmentResponse", "CareTeam"]
 
     /// What the radiotherapy roles write in the cases of their service (the pathway issue's
-    /// tasks, checklists, signed validations, QA results and sessions).
+    /// tasks, checklists, signed validations, QA results and sessions), and the images they
+    /// import for them (a case is "to prepare" until its imaging is imported).
     public static let radiotherapyWriteTypes: Set<String> = [
-        "Task", "QuestionnaireResponse", "Provenance", "Observation", "DiagnosticReport", "Procedure", "Communication",
+        "Task", "QuestionnaireResponse", "Provenance", "Observation", "DiagnosticReport", "Procedure", "Communication", "ImagingStudy",
     ]
 
     /// The grants of `principal`, narrowed by the token's SMART scopes when there are any.

@@ -52,6 +52,12 @@ public struct HygieConfiguration: Sendable {
     /// A second copy of a stored SOP instance with different bytes replaces the first instead
     /// of being refused.
     public var dicomReplaceDuplicates: Bool = false
+    /// TCP port of the DIMSE service (C-ECHO/STORE/FIND/MOVE); nil: not listening.
+    public var dicomPort: Int?
+    /// Hygie's own application entity title.
+    public var dicomAETitle: String = "HYGIE"
+    /// The application entities allowed to associate, and the destinations of C-MOVE.
+    public var dicomPeers: [DICOMPeer] = []
     /// The tenant used for requests until the identity layer names one.
     public var defaultTenant: TenantID = .default
 
@@ -64,5 +70,23 @@ public struct HygieConfiguration: Sendable {
     public var resolvedBaseURL: String {
         let base = publicBaseURL ?? "http://\(host):\(port)"
         return base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+}
+
+/// A DICOM application entity Hygie knows: a modality or another archive. It calls in as the
+/// Hygie account `account` (role and hospital decide what it may store, find and move) and is
+/// reached at `host`:`port` as a C-MOVE destination or an import source.
+public struct DICOMPeer: Sendable, Codable, Equatable {
+    public var aeTitle: String
+    public var host: String
+    public var port: Int
+    /// Username of the service account the peer acts as.
+    public var account: String
+
+    public init(aeTitle: String, host: String, port: Int, account: String) {
+        self.aeTitle = aeTitle
+        self.host = host
+        self.port = port
+        self.account = account
     }
 }

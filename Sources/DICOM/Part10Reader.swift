@@ -47,6 +47,19 @@ public struct DICOMFile: Sendable {
         return DICOMFile(meta: meta, dataSet: dataSet, transferSyntax: syntax)
     }
 
+    /// The meta information of a Part 10 file and where its data set starts, without parsing
+    /// the data set (to send a stored file over DIMSE as it is).
+    public static func splitMeta(_ bytes: [UInt8]) throws -> (meta: DataSet, syntax: TransferSyntax, bodyOffset: Int) {
+        guard bytes.count >= 132, bytes[128] == 0x44, bytes[129] == 0x49, bytes[130] == 0x43, bytes[131] == 0x4D else { throw DICOMError.notDICOM }
+        var meta = DataSet()
+        var reader = DataSetReader(bytes: bytes, position: 132, explicitVR: true, bigEndian: false)
+        while reader.position + 6 <= bytes.count, reader.peekGroup() == 0x0002 {
+            meta.appendRead(try reader.readElement(characterSet: .default, depth: 0))
+        }
+        guard let uid = meta.string(.transferSyntaxUID) else { throw DICOMError.missingTransferSyntax }
+        return (meta, TransferSyntax(uid: uid), reader.position)
+    }
+
     /// Reads a data set encoded in `syntax` without meta information, as DIMSE carries it.
     public static func readDataSet(_ bytes: [UInt8], syntax: TransferSyntax) throws -> DataSet {
         var body = bytes

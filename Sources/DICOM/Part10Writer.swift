@@ -76,10 +76,15 @@ extension DICOMFile {
 
     /// File meta information for a data set (PS3.10 §7.1), group length included.
     public static func makeMeta(for dataSet: DataSet, syntax: TransferSyntax, sourceAE: String? = nil) -> DataSet {
+        makeMeta(sopClass: dataSet.string(.sopClassUID) ?? "", sopInstance: dataSet.string(.sopInstanceUID) ?? "", syntax: syntax, sourceAE: sourceAE)
+    }
+
+    /// File meta information for an instance known by its UIDs (a data set received over DIMSE).
+    public static func makeMeta(sopClass: String, sopInstance: String, syntax: TransferSyntax, sourceAE: String? = nil) -> DataSet {
         var meta = DataSet()
         meta[.fileMetaInformationVersion] = DataElement(tag: .fileMetaInformationVersion, vr: .OB, value: .bytes([0, 1]))
-        meta.set(.mediaStorageSOPClassUID, .UI, dataSet.string(.sopClassUID) ?? "")
-        meta.set(.mediaStorageSOPInstanceUID, .UI, dataSet.string(.sopInstanceUID) ?? "")
+        meta.set(.mediaStorageSOPClassUID, .UI, sopClass)
+        meta.set(.mediaStorageSOPInstanceUID, .UI, sopInstance)
         meta.set(.transferSyntaxUID, .UI, syntax.uid)
         meta.set(.implementationClassUID, .UI, implementationClassUID)
         meta.set(.implementationVersionName, .SH, implementationVersionName)

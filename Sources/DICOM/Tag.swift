@@ -102,7 +102,7 @@ public extension Tag {
     static let seriesNumber = Tag(0x0020, 0x0011)
     static let instanceNumber = Tag(0x0020, 0x0013)
     static let frameOfReferenceUID = Tag(0x0020, 0x0052)
-    static let numberOfStudyRelatedPatients = Tag(0x0020, 0x1200)
+    static let numberOfPatientRelatedStudies = Tag(0x0020, 0x1200)
     static let numberOfStudyRelatedSeries = Tag(0x0020, 0x1206)
     static let numberOfStudyRelatedInstances = Tag(0x0020, 0x1208)
     static let numberOfSeriesRelatedInstances = Tag(0x0020, 0x1209)

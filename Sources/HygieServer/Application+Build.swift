@@ -1,4 +1,5 @@
 import Core
+import DIMSE
 import Foundation
 import FHIR
 import FHIRStore
@@ -49,6 +50,10 @@ public func buildApplication(
             SlotHorizonService(
                 scheduling: platform.scheduling, tenant: configuration.defaultTenant, interval: configuration.slotHorizonInterval, logger: logger))
     }
+    if let port = configuration.dicomPort {
+        services.append(
+            DICOMNetworkService(server: DIMSEServer(host: configuration.host, port: port, provider: platform.dicomNode, logger: logger)))
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hygie"),
@@ -75,7 +80,8 @@ func makeRouter(
     let renderer = try await WebRenderer.load()
     let resetMail = PasswordResetMail(identity: platform.identity, mailer: environment.mailer(for: configuration), renderer: renderer, logger: logger)
     APIController(
-        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, store: platform.fhir, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
+        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, dicomNode: platform.dicomNode,
+        store: platform.fhir, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
         resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)

@@ -40,6 +40,8 @@ public struct Platform: Sendable {
     public let scheduling: SchedulingService
     public let records: RecordsService
     public let imaging: ImagingService
+    /// Hygie's DICOM application entity (DIMSE provider, C-MOVE sender, PACS imports).
+    public let dicomNode: ArchiveNode
 
     /// Every migration, in order. Modules own their tables; ids are unique across them.
     public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all + SchedulingMigrations.all
@@ -84,8 +86,12 @@ public struct Platform: Sendable {
             let imaging = ImagingService(
                 fhir: fhir, blobs: blobs, keyRing: keyRing, clock: environment.clock, ids: environment.ids, configuration: imagingConfiguration,
                 logger: logger)
+            let dicomNode = ArchiveNode(
+                imaging: imaging, identity: identity, tenant: configuration.defaultTenant, aeTitle: configuration.dicomAETitle,
+                peers: configuration.dicomPeers, logger: logger)
             return Platform(
-                store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling, records: records, imaging: imaging)
+                store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling, records: records, imaging: imaging,
+                dicomNode: dicomNode)
         } catch {
             await store.close()
             throw error

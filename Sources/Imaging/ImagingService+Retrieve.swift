@@ -15,6 +15,21 @@ public struct InstanceLocation: Sendable {
     public var blobKey: String
     public var frames: Int
     public var patient: String?
+
+    /// From a row selecting `locationColumns`.
+    init(row: any SQLRow) throws {
+        study = try row.decode(column: "study_uid", as: String.self)
+        series = try row.decode(column: "series_uid", as: String.self)
+        sop = try row.decode(column: "sop_uid", as: String.self)
+        sopClass = try row.decode(column: "sop_class", as: String.self)
+        transferSyntax = try row.decode(column: "transfer_syntax", as: String.self)
+        blobKey = try row.decode(column: "blob_key", as: String.self)
+        frames = try row.decode(column: "frames", as: Int.self)
+        patient = try row.decode(column: "patient_ref", as: String?.self)
+    }
+
+    /// The columns a location is read from (instance `i`, study `s`).
+    static let columns = "i.study_uid, i.series_uid, i.sop_uid, i.sop_class, i.transfer_syntax, i.blob_key, i.frames, s.patient_ref"
 }
 
 extension ImagingService {
@@ -22,7 +37,7 @@ extension ImagingService {
     /// instance order; 404 when there are none (whether absent or not theirs: not disclosed).
     public func locate(study: String, series: String? = nil, sop: String? = nil, caller: Caller) async throws -> [InstanceLocation] {
         var sql: SQLQueryString = """
-            SELECT i.study_uid, i.series_uid, i.sop_uid, i.sop_class, i.transfer_syntax, i.blob_key, i.frames, s.patient_ref
+            SELECT \(unsafeRaw: InstanceLocation.columns)
             FROM dicom_instances i JOIN dicom_studies s ON s.tenant_id = i.tenant_id AND s.study_uid = i.study_uid
             WHERE i.deleted_at IS NULL AND i.study_uid = \(bind: study) AND
             """
@@ -35,13 +50,7 @@ extension ImagingService {
         guard !rows.isEmpty else {
             throw ServiceError.notFound(sop.map { "Instance \($0)" } ?? series.map { "Series \($0)" } ?? "Study \(study)")
         }
-        let locations = try rows.map { row in
-            InstanceLocation(
-                study: try row.decode(column: "study_uid", as: String.self), series: try row.decode(column: "series_uid", as: String.self),
-                sop: try row.decode(column: "sop_uid", as: String.self), sopClass: try row.decode(column: "sop_class", as: String.self),
-                transferSyntax: try row.decode(column: "transfer_syntax", as: String.self), blobKey: try row.decode(column: "blob_key", as: String.self),
-                frames: try row.decode(column: "frames", as: Int.self), patient: try row.decode(column: "patient_ref", as: String?.self))
-        }
+        let locations = try rows.map(InstanceLocation.init(row:))
         try await auditAccess(study: study, patient: locations[0].patient, caller: caller)
         return locations
     }

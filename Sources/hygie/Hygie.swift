@@ -9,6 +9,6 @@ struct Hygie: AsyncParsableCommand {
             Every option can also be set through the environment variable named in its help;
             an option given on the command line wins over the variable.
             """,
-        subcommands: [Serve.self, Migrate.self, Reindex.self, SeedDemo.self, RotateKey.self, CreateSuperAdmin.self, RotateSigningKey.self, Audit.self],
+        subcommands: [Serve.self, Migrate.self, Reindex.self, SeedDemo.self, RotateKey.self, CreateSuperAdmin.self, RotateSigningKey.self, Audit.self, PACS.self],
         defaultSubcommand: Serve.self)
 }

@@ -9,6 +9,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the server (migrations are applied at start).")
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var dicom: DICOMOptions
 
     @Option(help: "Address to listen on [env: HYGIE_HOST] (default: 127.0.0.1).")
     var host: String?
@@ -50,6 +51,7 @@ struct Serve: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var configuration = HygieConfiguration()
         try storage.apply(to: &configuration)
+        try dicom.apply(to: &configuration)
         if let value = host ?? environment["HYGIE_HOST"] { configuration.host = value }
         if let value = try integer(port, "HYGIE_PORT", environment) { configuration.port = value }
         configuration.publicBaseURL = baseURL ?? environment["HYGIE_BASE_URL"]

@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Identity
+import Imaging
 import Logging
 import NIOCore
 import FHIRStore
@@ -18,6 +19,8 @@ struct APIController {
     let identity: IdentityService
     let scheduling: SchedulingService
     let records: RecordsService
+    let imaging: ImagingService
+    let dicomNode: ArchiveNode
     let store: FHIRStore
     let tenant: TenantID
     /// Seconds a break-the-glass grant lasts.
@@ -185,6 +188,7 @@ struct APIController {
         })
         addSchedulingRoutes(to: api)
         addRecordRoutes(to: api)
+        addImagingRoutes(to: api)
     }
 
     // MARK: plumbing

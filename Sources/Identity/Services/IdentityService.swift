@@ -217,6 +217,13 @@ extension IdentityService {
         try await accounts.find(username: username, tenant: tenant) != nil
     }
 
+    /// The principal of an active account that acts without signing in (a DICOM peer's
+    /// service account); nil when the account does not exist or is disabled.
+    public func servicePrincipal(username: String, tenant: TenantID, address: String?) async throws -> Principal? {
+        guard let (account, _) = try await accounts.find(username: username, tenant: tenant), account.active else { return nil }
+        return account.principal(address: address, breakGlass: try await breakGlassPatients(account))
+    }
+
     public func openDemoAccount(username: String, tenant: TenantID) async throws {
         try await database.transaction { database in
             try await database.raw(

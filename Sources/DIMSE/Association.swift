@@ -1,0 +1,174 @@
+import DICOM
+import NIOCore
+import NIOPosix
+
+/// A presentation context both sides agreed on.
+public struct AcceptedContext: Sendable, Equatable {
+    public var id: UInt8
+    public var abstractSyntax: String
+    public var transferSyntax: TransferSyntax
+}
+
+/// Why an association ended before the exchange did.
+public enum AssociationError: Error, Sendable, CustomStringConvertible {
+    case rejected(AssociateReject)
+    case aborted(source: UInt8, reason: UInt8)
+    case closed
+    case protocolViolation(String)
+    case noContext(String)
+
+    public var description: String {
+        switch self {
+        case .rejected(let reject): return "The peer rejected the association (result \(reject.result), source \(reject.source), reason \(reject.reason))."
+        case .aborted(let source, let reason): return "The association was aborted (source \(source), reason \(reason))."
+        case .closed: return "The peer closed the connection."
+        case .protocolViolation(let what): return "The peer broke the DICOM upper layer protocol: \(what)."
+        case .noContext(let what): return "No accepted presentation context for \(what)."
+        }
+    }
+}
+
+/// One established association: DIMSE messages in and out over P-DATA-TF PDUs. It belongs to
+/// the task that opened it (requester or acceptor) and is used by that task alone.
+public final class Association {
+    public let callingAE: String
+    public let calledAE: String
+    public let remoteAddress: String?
+    public let contexts: [UInt8: AcceptedContext]
+    /// Largest PDU variable field the peer accepts; data are split to fit.
+    let peerMaximumLength: Int
+    var inbound: NIOAsyncChannelInboundStream<PDU>.AsyncIterator
+    let outbound: NIOAsyncChannelOutboundWriter<PDU>
+    var nextMessageID: UInt16 = 1
+
+    init(
+        callingAE: String, calledAE: String, remoteAddress: String?, contexts: [UInt8: AcceptedContext], peerMaximumLength: UInt32,
+        inbound: NIOAsyncChannelInboundStream<PDU>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<PDU>
+    ) {
+        self.callingAE = callingAE
+        self.calledAE = calledAE
+        self.remoteAddress = remoteAddress
+        self.contexts = contexts
+        self.peerMaximumLength = peerMaximumLength == 0 ? Int(DIMSE.maximumPDULength) : min(Int(peerMaximumLength), 1 << 24)
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// An id for the next request this side sends.
+    public func makeMessageID() -> UInt16 {
+        defer { nextMessageID &+= 1 }
+        return nextMessageID
+    }
+
+    /// The first accepted context for `abstractSyntax` (whose transfer syntax is one of
+    /// `syntaxes`, when given).
+    public func context(for abstractSyntax: String, syntaxes: Set<String>? = nil) -> AcceptedContext? {
+        contexts.values.sorted { $0.id < $1.id }.first {
+            $0.abstractSyntax == abstractSyntax && (syntaxes?.contains($0.transferSyntax.uid) ?? true)
+        }
+    }
+
+    public enum Received {
+        case message(Message)
+        /// The peer asked to release; the release response has been sent.
+        case released
+    }
+
+    /// The next whole message (command, then its data set when it has one).
+    public func receive() async throws -> Received {
+        var command: [UInt8] = []
+        var data: [UInt8]?
+        var commandContext: UInt8?
+        var parsed: Command?
+        while true {
+            guard let pdu = try await inbound.next() else { throw AssociationError.closed }
+            switch pdu {
+            case .data(let values):
+                for value in values {
+                    guard contexts[value.contextID] != nil else {
+                        throw AssociationError.protocolViolation("presentation context \(value.contextID) was not accepted")
+                    }
+                    var bytes = value.data
+                    if value.isCommand {
+                        guard parsed == nil else { throw AssociationError.protocolViolation("a command fragment arrived after the command ended") }
+                        commandContext = value.contextID
+                        command.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
+                        if value.isLast {
+                            let decoded = try Command.decode(command)
+                            guard decoded.hasDataSet else { return .message(Message(contextID: value.contextID, command: decoded)) }
+                            parsed = decoded
+                            data = []
+                        }
+                    } else {
+                        guard let current = parsed, value.contextID == commandContext else {
+                            throw AssociationError.protocolViolation("a data set fragment arrived without its command")
+                        }
+                        data!.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
+                        if value.isLast { return .message(Message(contextID: value.contextID, command: current, dataSet: data)) }
+                    }
+                }
+            case .releaseRequest:
+                try await outbound.write(.releaseResponse)
+                return .released
+            case .abort(let source, let reason):
+                throw AssociationError.aborted(source: source, reason: reason)
+            default:
+                throw AssociationError.protocolViolation("an unexpected PDU arrived during the association")
+            }
+        }
+    }
+
+    /// Sends a message, its data set split into PDUs that fit the peer's maximum length, all
+    /// written with one flush.
+    public func send(_ message: Message) async throws {
+        let chunk = max(256, peerMaximumLength - 6)
+        var pdus: [PDU] = []
+        let command = message.command.encoded()
+        pdus.append(.data([PresentationDataValue(contextID: message.contextID, isCommand: true, isLast: true, data: ByteBuffer(bytes: command))]))
+        if let dataSet = message.dataSet {
+            let buffer = ByteBuffer(bytes: dataSet)
+            var offset = 0
+            repeat {
+                let length = min(chunk, dataSet.count - offset)
+                let slice = buffer.getSlice(at: offset, length: length)!
+                offset += length
+                pdus.append(.data([PresentationDataValue(contextID: message.contextID, isCommand: false, isLast: offset == dataSet.count, data: slice)]))
+            } while offset < dataSet.count
+        }
+        try await outbound.write(contentsOf: pdus)
+    }
+
+    /// Asks the peer to release and waits for its answer (requester side).
+    public func release() async throws {
+        try await outbound.write(.releaseRequest)
+        while let pdu = try await inbound.next() {
+            switch pdu {
+            case .releaseResponse: return
+            case .releaseRequest: try await outbound.write(.releaseResponse); return
+            case .abort: return
+            default: continue
+            }
+        }
+    }
+
+    public func abort() async {
+        try? await outbound.write(.abort(source: 0, reason: 0))
+    }
+}
+
+extension Channel {
+    /// The PDU codec and the options every DICOM socket gets (Nagle off: a C-STORE response
+    /// must not wait for the next write).
+    func configureForDICOM(idleTimeout: TimeAmount? = nil) -> EventLoopFuture<NIOAsyncChannel<PDU, PDU>> {
+        eventLoop.makeCompletedFuture {
+            try syncOptions?.setOption(.tcpOption(.tcp_nodelay), value: 1)
+            if let idleTimeout {
+                try pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                try pipeline.syncOperations.addHandler(CloseWhenIdle())
+            }
+            try pipeline.syncOperations.addHandler(ByteToMessageHandler(PDUDecoder(maximumLength: Int(DIMSE.maximumPDULength))))
+            try pipeline.syncOperations.addHandler(MessageToByteHandler(PDUEncoder()))
+            return try NIOAsyncChannel<PDU, PDU>(wrappingChannelSynchronously: self)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import DICOM
+import Logging
+import NIOCore
+import Testing
+
+@testable import DIMSE
+
+/// The upper layer protocol and DIMSE messages, in process: PDUs survive encoding, an
+/// association negotiates contexts, messages larger than a PDU are split and reassembled,
+/// and a provider's refusal reaches the requester as A-ASSOCIATE-RJ.
+@Suite struct DIMSETests {
+    @Test func associationPDUsRoundTrip() throws {
+        let request = AssociateRequest(
+            calledAE: "HYGIE", callingAE: "CT1",
+            contexts: [ProposedContext(id: 1, abstractSyntax: SOPClass.verification, transferSyntaxes: TransferSyntaxes.uncompressed)],
+            userInformation: UserInformation(maximumLength: 16384, implementationClassUID: "1.2.3", implementationVersionName: "X"))
+        for pdu in [PDU.associateRequest(request), .releaseRequest, .releaseResponse, .abort(source: 2, reason: 1),
+                    .associateReject(.callingAETitleNotRecognized),
+                    .data([PresentationDataValue(contextID: 1, isCommand: true, isLast: true, data: ByteBuffer(bytes: [1, 2, 3, 4]))])] {
+            var buffer = ByteBuffer()
+            pdu.encode(into: &buffer)
+            let type = buffer.readInteger(as: UInt8.self)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            let length = buffer.readInteger(as: UInt32.self)!
+            #expect(Int(length) == buffer.readableBytes)
+            #expect(try PDU.decode(type: type, body: &buffer) == pdu)
+        }
+    }
+
+    @Test func truncatedItemsAreRefusedNotTrusted() throws {
+        var buffer = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x10, 0x01, 0x03])  // a PDV claiming 16 bytes, carrying 2
+        #expect(throws: PDUError.self) { try PDU.decode(type: 0x04, body: &buffer) }
+    }
+
+    @Test func commandSetsRoundTripInImplicitLittleEndian() throws {
+        var command = Command(.storeRequest, messageID: 7, hasDataSet: true)
+        command.affectedSOPClass = "1.2.840.10008.5.1.4.1.1.2"
+        command.affectedSOPInstance = "1.2.3.4"
+        command.subOperations = SubOperations(remaining: 3, completed: 1, failed: 0, warning: 2)
+        let decoded = try Command.decode(command.encoded())
+        #expect(decoded.field == .storeRequest)
+        #expect(decoded.messageID == 7)
+        #expect(decoded.hasDataSet)
+        #expect(decoded.affectedSOPInstance == "1.2.3.4")
+        #expect(decoded.subOperations == SubOperations(remaining: 3, completed: 1, failed: 0, warning: 2))
+    }
+
+    /// Echoes every data set back in a C-STORE response's error comment length, and answers
+    /// C-ECHO; refuses callers other than "FRIEND".
+    struct EchoProvider: DIMSEServiceProvider, DIMSESession {
+        func associate(_ request: AssociateRequest, remoteAddress: String?) async throws -> any DIMSESession {
+            guard request.callingAE == "FRIEND" else { throw AssociateReject.callingAETitleNotRecognized }
+            return self
+        }
+        func transferSyntax(for context: ProposedContext) -> String? { TransferSyntaxes.forStorage(context.transferSyntaxes) }
+        func handle(_ message: Message, on association: Association) async throws {
+            let field: CommandField = message.command.field == .echoRequest ? .echoResponse : .storeResponse
+            var response = Command(field, respondingTo: message.command.messageID, hasDataSet: false)
+            response.setStatus(message.dataSet.map { $0.count == 3_000_001 ? Status.success : 0xC000 } ?? Status.success)
+            try await association.send(Message(contextID: message.contextID, command: response))
+        }
+        func end() async {}
+    }
+
+    @Test func anAssociationCarriesMessagesLargerThanAPDU() async throws {
+        let server = DIMSEServer(host: "127.0.0.1", port: 0, provider: EchoProvider(), logger: Logger(label: "dimse-test"))
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        try await withThrowingTaskGroup { group in
+            group.addTask { try await server.run { continuation.yield($0) } }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let node = RemoteNode(aeTitle: "HYGIE", host: "127.0.0.1", port: port)
+            let contexts = DIMSEClient.contexts([SOPClass.verification, "1.2.840.10008.5.1.4.1.1.2"])
+            let statuses = try await DIMSEClient.withAssociation(to: node, callingAE: "FRIEND", contexts: contexts) { association in
+                let echo = try await association.echo()
+                let store = try await association.store(
+                    dataSet: [UInt8](repeating: 7, count: 3_000_001), sopClass: "1.2.840.10008.5.1.4.1.1.2", sopInstance: "1.2.3",
+                    syntax: TransferSyntax.explicitVRLittleEndian.uid)
+                return [echo, store.status]
+            }
+            #expect(statuses == [Status.success, Status.success])
+            await #expect(throws: AssociationError.self) {
+                try await DIMSEClient.withAssociation(to: node, callingAE: "STRANGER", contexts: contexts) { try await $0.echo() }
+            }
+            group.cancelAll()
+        }
+    }
+}

@@ -52,6 +52,11 @@ public struct HygieConfiguration: Sendable {
     /// A second copy of a stored SOP instance with different bytes replaces the first instead
     /// of being refused.
     public var dicomReplaceDuplicates: Bool = false
+    /// A configured OHIF viewer (its `/viewer` URL) that viewer links open; nil: the built-in viewer.
+    public var ohifViewerURL: String?
+    /// How long a viewer session lasts (seconds), and how many an account may hold at once.
+    public var viewerSessionLifetime: Int = 3600
+    public var viewerSessionsPerAccount: Int = 5
     /// TCP port of the DIMSE service (C-ECHO/STORE/FIND/MOVE); nil: not listening.
     public var dicomPort: Int?
     /// Hygie's own application entity title.

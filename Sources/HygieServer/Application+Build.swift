@@ -81,13 +81,15 @@ func makeRouter(
     let resetMail = PasswordResetMail(identity: platform.identity, mailer: environment.mailer(for: configuration), renderer: renderer, logger: logger)
     APIController(
         identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, dicomNode: platform.dicomNode,
+        viewerLinks: ViewerLinks(publicBaseURL: configuration.resolvedBaseURL, ohifURL: configuration.ohifViewerURL),
         store: platform.fhir, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
         resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
     OpenAPIController(document: try OpenAPIController.load(), renderer: renderer).addRoutes(to: router)
     WebController(
-        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, renderer: renderer, tenant: configuration.defaultTenant,
+        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, renderer: renderer,
+        tenant: configuration.defaultTenant,
         secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), resetMail: resetMail, logger: logger
     ).addRoutes(to: router)
     FHIRController(

@@ -81,6 +81,8 @@ public struct Platform: Sendable {
             let records = RecordsService(fhir: fhir, clock: environment.clock, ids: environment.ids, logger: logger)
             var imagingConfiguration = ImagingConfiguration()
             imagingConfiguration.duplicates = configuration.dicomReplaceDuplicates ? .replace : .reject
+            imagingConfiguration.viewerSessionLifetime = configuration.viewerSessionLifetime
+            imagingConfiguration.viewerSessionsPerAccount = configuration.viewerSessionsPerAccount
             let blobs = EncryptedBlobStore(
                 inner: DirectoryBlobStore(root: "\(configuration.dataDirectory)/blobs"), keyRing: keyRing, tenant: configuration.defaultTenant)
             let imaging = ImagingService(

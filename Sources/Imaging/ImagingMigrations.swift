@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index]
+    public static let all: [Migration] = [index, viewerSessions]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -51,4 +51,20 @@ public enum ImagingMigrations {
             ]
         },
         down: { _ in ["DROP TABLE dicom_instances", "DROP TABLE dicom_series", "DROP TABLE dicom_studies"] })
+
+    /// Temporary viewer sessions: a token (stored hashed) that opens one study read-only until
+    /// it expires; the oldest of an account's sessions closes past the configured limit.
+    static let viewerSessions = Migration(
+        id: 401, name: "DICOM viewer sessions",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE dicom_viewer_sessions (
+                    token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, account_id TEXT NOT NULL, study_uid TEXT NOT NULL,
+                    created_at \(ddl.bigint) NOT NULL, expires_at \(ddl.bigint) NOT NULL)
+                """,
+                "CREATE INDEX dicom_viewer_sessions_account ON dicom_viewer_sessions (tenant_id, account_id, created_at)",
+            ]
+        },
+        down: { _ in ["DROP TABLE dicom_viewer_sessions"] })
 }

@@ -18,6 +18,16 @@ extension ImagingService {
 
     /// Runs a QIDO-RS search and returns the matching data sets (PS3.18 §10.6.3).
     public func search(_ query: QIDOQuery, caller: Caller, retrieveBase: String) async throws -> [DataSet] {
+        let rows = try await rows(query, caller: caller)
+        var results: [DataSet] = []
+        results.reserveCapacity(rows.count)
+        for row in rows { results.append(try await dataSet(row, query: query, tenant: caller.tenant, retrieveBase: retrieveBase)) }
+        return results
+    }
+
+    /// The study, series or instance rows a search matches, within the caller's grants; the
+    /// query is audited (once per window) when it found someone's images.
+    func rows(_ query: QIDOQuery, caller: Caller) async throws -> [any SQLRow] {
         var sql: SQLQueryString
         switch query.level {
         case .study:
@@ -41,6 +51,7 @@ extension ImagingService {
         }
         if let study = query.study { sql += " AND s.study_uid = \(bind: study)" }
         if let series = query.series { sql += " AND se.series_uid = \(bind: series)" }
+        if let patient = query.patient { sql += " AND s.patient_ref = \(bind: patient)" }
         for condition in try query.conditions() { sql += " AND " + condition }
         switch query.level {
         case .study: sql += " ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid"
@@ -50,17 +61,14 @@ extension ImagingService {
         sql += " LIMIT \(literal: query.limit ?? QIDOQuery.maximumLimit) OFFSET \(literal: query.offset)"
         let finalSQL = sql
         let rows = try await database.read { database in try await database.raw(finalSQL).all() }
-        var results: [DataSet] = []
-        results.reserveCapacity(rows.count)
-        for row in rows { results.append(try await dataSet(row, query: query, tenant: caller.tenant, retrieveBase: retrieveBase)) }
         if let agent = caller.agent {
             let patients = Array(Set(try rows.compactMap { try $0.decode(column: "patient_ref", as: String?.self) })).sorted()
-            let key = "\(query.level.rawValue)|\(query.study ?? "")|\(query.series ?? "")|\(query.matches.map { "\($0.tag)=\($0.value)" })"
+            let key = "\(query.level.rawValue)|\(query.study ?? "")|\(query.series ?? "")|\(query.patient ?? "")|\(query.matches.map { "\($0.tag)=\($0.value)" })"
             if !patients.isEmpty, accessAudit.shouldRecord(account: agent.account, study: key, action: "query") {
                 try await fhir.record(AuditRecord(agent: agent, kind: .dicom(.query), action: .execute, patients: patients, query: key), tenant: caller.tenant)
             }
         }
-        return results
+        return rows
     }
 
     /// The attributes of one result (PS3.18 Tables 10.6.3-3 to -5), plus `includefield`s.

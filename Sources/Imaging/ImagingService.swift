@@ -20,6 +20,10 @@ public struct ImagingConfiguration: Sendable {
     public var cacheBytes: Int = 64 << 20
     /// Largest single instance accepted.
     public var maximumInstanceSize: Int = 512 << 20
+    /// How long a viewer session opens its study, in seconds.
+    public var viewerSessionLifetime: Int = 3600
+    /// Viewer sessions an account may hold at once; opening one more closes the oldest.
+    public var viewerSessionsPerAccount: Int = 5
     public init() {}
 }
 
@@ -53,6 +57,7 @@ public final class ImagingService: Sendable {
     }
 
     var database: any SQLStore { fhir.database }
+    public var maximumInstanceSize: Int { configuration.maximumInstanceSize }
     func now() -> Int64 { Int64(clock.now().timeIntervalSince1970 * 1000) }
 
     /// The resource type whose grants decide who sees which images.

@@ -15,6 +15,9 @@ public struct QIDOQuery: Sendable {
     public var level: QueryLevel
     public var study: String?
     public var series: String?
+    /// The Hygie Patient the studies are filed under (the application API's filter; not a
+    /// DICOM attribute).
+    public var patient: String?
     public var matches: [(tag: Tag, value: String)] = []
     public var include: Set<Tag> = []
     public var includeAll = false

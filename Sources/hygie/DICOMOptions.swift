@@ -2,7 +2,8 @@ import ArgumentParser
 import Core
 import Foundation
 
-/// Hygie's DICOM application entity and the peers it knows (for `serve` and `pacs`).
+/// Hygie's DICOM application entity, the peers it knows (for `serve` and `pacs`), and how
+/// studies open in a viewer.
 struct DICOMOptions: ParsableArguments {
     @Option(name: .customLong("dicom-port"), help: "TCP port of the DIMSE service (C-ECHO, C-STORE, C-FIND, C-MOVE); without it DIMSE is off [env: HYGIE_DICOM_PORT].")
     var port: Int?
@@ -18,6 +19,15 @@ struct DICOMOptions: ParsableArguments {
             """)
     var peersFile: String?
 
+    @Option(name: .customLong("ohif-url"), help: "URL of an OHIF viewer's /viewer page that viewer links open instead of the built-in viewer [env: HYGIE_OHIF_URL].")
+    var ohifURL: String?
+
+    @Option(name: .customLong("viewer-session-lifetime"), help: "Seconds a viewer session opens its study [env: HYGIE_VIEWER_SESSION_LIFETIME] (default: 3600).")
+    var viewerSessionLifetime: Int?
+
+    @Option(name: .customLong("viewer-sessions"), help: "Viewer sessions an account may hold at once; the oldest closes past it [env: HYGIE_VIEWER_SESSIONS] (default: 5).")
+    var viewerSessions: Int?
+
     func apply(to configuration: inout HygieConfiguration) throws {
         let environment = ProcessInfo.processInfo.environment
         if let value = try integer(port, "HYGIE_DICOM_PORT", environment) {
@@ -27,6 +37,15 @@ struct DICOMOptions: ParsableArguments {
         if let title = aeTitle ?? environment["HYGIE_DICOM_AE_TITLE"] {
             try Self.check(title)
             configuration.dicomAETitle = title
+        }
+        configuration.ohifViewerURL = ohifURL ?? environment["HYGIE_OHIF_URL"]
+        if let value = try integer(viewerSessionLifetime, "HYGIE_VIEWER_SESSION_LIFETIME", environment) {
+            guard value > 0 else { throw ValidationError("The viewer session lifetime must be positive.") }
+            configuration.viewerSessionLifetime = value
+        }
+        if let value = try integer(viewerSessions, "HYGIE_VIEWER_SESSIONS", environment) {
+            guard value > 0 else { throw ValidationError("At least one viewer session per account is needed.") }
+            configuration.viewerSessionsPerAccount = value
         }
         if let path = peersFile ?? environment["HYGIE_DICOM_PEERS"] {
             let data: Data

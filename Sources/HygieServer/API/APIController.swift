@@ -21,6 +21,7 @@ struct APIController {
     let records: RecordsService
     let imaging: ImagingService
     let dicomNode: ArchiveNode
+    let viewerLinks: ViewerLinks
     let store: FHIRStore
     let tenant: TenantID
     /// Seconds a break-the-glass grant lasts.

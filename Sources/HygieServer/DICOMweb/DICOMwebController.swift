@@ -37,8 +37,9 @@ struct DICOMwebController {
             if request.method == .options {
                 response = Response(status: .noContent)
             } else {
-                let caller = try await authenticate(request, context)
-                response = try await route(request, context: context, caller: caller)
+                let (caller, study) = try await authenticate(request, context)
+                if let study { try Self.check(request, within: study) }
+                response = try await route(request, context: context, caller: caller, viewerStudy: study)
             }
         } catch let error as ServiceError {
             response = problem(error.status, error.code, error.message)
@@ -52,24 +53,46 @@ struct DICOMwebController {
         return response
     }
 
-    func authenticate(_ request: Request, _ context: AppRequestContext) async throws -> Caller {
+    /// The caller, and for a viewer session the one study it opens (read-only).
+    func authenticate(_ request: Request, _ context: AppRequestContext) async throws -> (Caller, viewerStudy: String?) {
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            guard let (principal, account) = try await identity.principal(
-                accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), address: context.remoteAddress)
+            let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            if token.hasPrefix(ImagingService.viewerTokenPrefix) {
+                guard let grant = try await imaging.viewerGrant(token: token, tenant: tenant),
+                      let account = try await identity.account(AccountID(grant.account), tenant: tenant), account.active, !account.mustChangePassword
+                else { throw ServiceError.unauthenticated }
+                let principal = account.principal(address: context.remoteAddress, breakGlass: try await identity.breakGlassPatients(account))
+                return (Policy.caller(principal), grant.study)
+            }
+            guard let (principal, account) = try await identity.principal(accessToken: token, address: context.remoteAddress)
             else { throw ServiceError.unauthenticated }
             if account?.mustChangePassword == true { throw ServiceError(403, "password-change-required", "Choose a new password first.") }
-            return Policy.caller(principal)
+            return (Policy.caller(principal), nil)
         }
         if let cookie = request.cookies[WebController.sessionCookie]?.value, let session = try await identity.webSession(cookie: cookie, tenant: tenant),
             !session.account.mustChangePassword
         {
             let principal = session.account.principal(address: context.remoteAddress, breakGlass: try await identity.breakGlassPatients(session.account))
-            return Policy.caller(principal)
+            return (Policy.caller(principal), nil)
         }
         throw ServiceError.unauthenticated
     }
 
-    func route(_ request: Request, context: AppRequestContext, caller: Caller) async throws -> Response {
+    /// A viewer session reads its own study and nothing else: other studies do not exist for it
+    /// (404) and nothing may be written (403).
+    static func check(_ request: Request, within study: String) throws {
+        guard request.method == .get else { throw ServiceError(403, "forbidden", "A viewer session only reads images.") }
+        let segments = request.uri.path.split(separator: "/").dropFirst().map { QueryString.percentDecode(String($0)) }
+        if segments == ["wado"] {
+            let asked = QueryString.parse(request.uri.query ?? "").first { $0.0 == "studyUID" }?.1
+            guard asked == study else { throw ServiceError.notFound("Study \(asked ?? "")") }
+            return
+        }
+        // Searches across studies are scoped by `route`; any path naming a study must name this one.
+        if segments.count >= 2, segments[0] == "studies", segments[1] != study { throw ServiceError.notFound("Study \(segments[1])") }
+    }
+
+    func route(_ request: Request, context: AppRequestContext, caller: Caller, viewerStudy: String?) async throws -> Response {
         let segments = request.uri.path.split(separator: "/").dropFirst().map { QueryString.percentDecode(String($0)) }
         let query = QueryString.parse(request.uri.query ?? "")
         let base = baseURL(request)
@@ -83,6 +106,7 @@ struct DICOMwebController {
             var study: String?
             var series: String?
             if case .search(let searchLevel, let inStudy, let inSeries) = path { (level, study, series) = (searchLevel, inStudy, inSeries) }
+            if let viewerStudy { study = viewerStudy }
             let parsed = try QIDOQuery(level: level, study: study, series: series, parameters: query)
             let results = try await imaging.search(parsed, caller: caller, retrieveBase: base)
             return dicomJSON(DICOMJSON.encodeArray(results), empty: results.isEmpty)

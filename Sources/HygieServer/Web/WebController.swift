@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Identity
+import Imaging
 import Logging
 import NIOCore
 import Records
@@ -17,6 +18,7 @@ struct WebController: Sendable {
     let identity: IdentityService
     let scheduling: SchedulingService
     let records: RecordsService
+    let imaging: ImagingService
     let renderer: WebRenderer
     let tenant: TenantID
     /// Cookies get `Secure` when the public URL is https.
@@ -39,6 +41,7 @@ struct WebController: Sendable {
         addOAuthRoutes(to: router)
         addPasswordResetRoutes(to: router)
         addCareRoutes(to: router)
+        addImagingRoutes(to: router)
         router.post("/account/totp/setup", use: page { request, context in
             try await signedIn(request, context, form: true) { session, _ in
                 try await passwordPage(request, session, enrolment: try await identity.startTOTPEnrolment(session.account))
@@ -158,8 +161,10 @@ struct WebController: Sendable {
         case .hospitalAdmin: items += [("/staff", "nav_staff"), ("/audit", "nav_audit")]
         case .secretary:
             items += [("/appointments", "nav_appointments"), ("/availability", "nav_availability"), ("/patients", "nav_patients"), ("/patients/new", "nav_new_patient")]
-        case .physician: items += [("/patients", "nav_my_patients"), ("/appointments", "nav_my_appointments"), ("/availability", "nav_availability")]
-        case .patient: items += [("/portal", "nav_portal"), ("/appointments/request", "nav_request")]
+        case .physician:
+            items += [("/patients", "nav_my_patients"), ("/appointments", "nav_my_appointments"), ("/availability", "nav_availability"), ("/imaging", "nav_imaging")]
+        case .patient: items += [("/portal", "nav_portal"), ("/appointments/request", "nav_request"), ("/imaging", "nav_my_images")]
+        case .nurse, .radiotherapyTechnologist, .medicalPhysicist, .dosimetrist, .coordinator: items += [("/imaging", "nav_imaging")]
         default: break
         }
         if [.secretary, .physician, .patient].contains(account.role) { items.append(("/notifications", "nav_notifications")) }

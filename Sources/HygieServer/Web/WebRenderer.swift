@@ -22,7 +22,10 @@ struct WebRenderer: Sendable {
             strings[language] = try JSONDecoder().decode([String: String].self, from: data)
         }
         var assets: [String: (String, [UInt8])] = [:]
-        for (name, type) in [("app.css", "text/css; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8")] {
+        for (name, type) in [
+            ("app.css", "text/css; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"), ("imaging.js", "text/javascript; charset=utf-8"),
+            ("viewer.js", "text/javascript; charset=utf-8"), ("viewer.css", "text/css; charset=utf-8"),
+        ] {
             assets[name] = (type, Array(try Data(contentsOf: root.appendingPathComponent("Static/\(name)"))))
         }
         return WebRenderer(library: library, strings: strings, assets: assets)

@@ -60,9 +60,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .target(
             name: "DICOM",
-            dependencies: ["CZlib"],
+            dependencies: ["CZlib", "CJPEG"],
             swiftSettings: strictSettings
         ),
         .target(

@@ -150,10 +150,23 @@ def test_frames_rendered_and_wado_uri_serve_the_pixels(hygie, people, stored):
     rendered = requests.get(base + "/rendered?viewport=64,64", headers=headers)
     assert rendered.status_code == 200 and rendered.headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(rendered.content)).size == (64, 64)
+    # JPEG is the default rendered type, with the quality asked for.
+    jpeg = requests.get(base + "/rendered?quality=80", headers={"Authorization": headers["Authorization"], "Accept": "image/jpeg"})
+    assert jpeg.status_code == 200 and jpeg.headers["Content-Type"] == "image/jpeg"
+    picture = Image.open(io.BytesIO(jpeg.content))
+    assert picture.format == "JPEG" and picture.size == (ct.Columns, ct.Rows)
+    small = requests.get(base + "/rendered?quality=5", headers={"Authorization": headers["Authorization"], "Accept": "image/jpeg"})
+    assert len(small.content) < len(jpeg.content)
+    assert requests.get(base + "/rendered?quality=0", headers={"Authorization": headers["Authorization"], "Accept": "image/jpeg"}).status_code == 400
+    assert requests.get(base + "/rendered", headers={"Authorization": headers["Authorization"], "Accept": "image/gif"}).status_code == 406
     assert "Content-Encoding" not in requests.get(base, headers={"Authorization": headers["Authorization"], "Accept-Encoding": "gzip"}).headers
     uri = requests.get(f"{hygie.root}/dicomweb/wado", headers={"Authorization": headers["Authorization"]}, params={
         "requestType": "WADO", "studyUID": ct.StudyInstanceUID, "seriesUID": ct.SeriesInstanceUID, "objectUID": ct.SOPInstanceUID})
     assert uri.status_code == 200 and pydicom.dcmread(io.BytesIO(uri.content)).SOPInstanceUID == ct.SOPInstanceUID
+    as_jpeg = requests.get(f"{hygie.root}/dicomweb/wado", headers={"Authorization": headers["Authorization"]}, params={
+        "requestType": "WADO", "studyUID": ct.StudyInstanceUID, "seriesUID": ct.SeriesInstanceUID, "objectUID": ct.SOPInstanceUID,
+        "contentType": "image/jpeg"})
+    assert as_jpeg.status_code == 200 and Image.open(io.BytesIO(as_jpeg.content)).format == "JPEG"
 
 
 def test_a_patient_sees_only_their_studies_read_only(hygie, people, stored):

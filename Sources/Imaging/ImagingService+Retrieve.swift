@@ -146,16 +146,19 @@ extension ImagingService {
         return output
     }
 
-    /// A rendered frame as PNG (cached per window and viewport, with the thumbnails).
-    public func rendered(_ location: InstanceLocation, frame: Int, options: Renderer.Options, tenant: TenantID) async throws -> [UInt8] {
+    /// A rendered frame as PNG or JPEG (cached per window, viewport and format, with the
+    /// thumbnails).
+    public func rendered(
+        _ location: InstanceLocation, frame: Int, options: Renderer.Options, format: RenderedFormat = .png, tenant: TenantID
+    ) async throws -> [UInt8] {
         let window = options.window.map { "\($0.center),\($0.width)" } ?? "-"
         let viewport = options.viewport.map { "\($0.width)x\($0.height)" } ?? "-"
-        let key = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|render|\(frame)|\(window)|\(viewport)"
+        let key = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|render|\(frame)|\(window)|\(viewport)|\(format)"
         if let cached = cache.get(key) { return cached }
         let file = try await parsed(location)
         let image = try Renderer.render(file.dataSet, syntax: file.transferSyntax, frame: frame, options: options)
-        let png = PNG.encode(image)
-        cache.set(key, png)
-        return png
+        let encoded = try format.encode(image)
+        cache.set(key, encoded)
+        return encoded
     }
 }

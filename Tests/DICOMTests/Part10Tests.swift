@@ -126,3 +126,14 @@ struct SplitMix {
     let decoded = try RLE.decode(frame, module: try PixelModule(module))
     #expect(decoded == [0x34, 0x01, 0x56, 0x02])
 }
+
+@Test func jpegEncodingFollowsTheQualityAsked() throws {
+    var pixels: [UInt8] = []
+    for y in 0..<64 { for x in 0..<64 { pixels.append(UInt8((x * 4 + y * 3) & 0xFF)) } }
+    let image = RenderedImage(width: 64, height: 64, channels: 1, pixels: pixels)
+    let fine = try JPEG.encode(image, quality: 95)
+    let coarse = try JPEG.encode(image, quality: 10)
+    #expect(Array(fine.prefix(2)) == [0xFF, 0xD8] && Array(fine.suffix(2)) == [0xFF, 0xD9])
+    #expect(coarse.count < fine.count)
+    #expect(throws: DICOMError.self) { try JPEG.encode(RenderedImage(width: 4, height: 4, channels: 2, pixels: []), quality: 50) }
+}

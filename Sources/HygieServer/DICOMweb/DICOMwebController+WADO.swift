@@ -140,16 +140,13 @@ extension DICOMwebController {
         }
     }
 
-    /// Rendered images and thumbnails (PS3.18 §10.4.1.1.4, §10.4.1.1.6) as PNG, with `window`
-    /// (center,width[,function]) and `viewport` (width,height); a study or series renders its
-    /// first instance. JPEG is not produced.
+    /// Rendered images and thumbnails (PS3.18 §10.4.1.1.4, §10.4.1.1.6) as JPEG (the default
+    /// media type) or PNG, with `window` (center,width[,function]), `viewport` (width,height)
+    /// and `quality` (JPEG, 1…100); a study or series renders its first instance.
     func rendered(
         _ request: Request, query: [(String, String)], study: String, series: String?, sop: String?, frame: Int?, thumbnail: Bool, caller: Caller
     ) async throws -> Response {
-        let accept = request.headers[.accept]
-        guard Self.accepts(accept, "image/png") || Self.accepts(accept, "image/*") else {
-            throw ServiceError(406, "not-acceptable", "Rendered images are served as image/png.")
-        }
+        let format = try Self.renderedFormat(accept: request.headers[.accept], quality: query.last(where: { $0.0 == "quality" })?.1)
         var options = Renderer.Options()
         if let window = query.last(where: { $0.0 == "window" })?.1 {
             let values = window.split(separator: ",").compactMap { Double($0) }
@@ -169,19 +166,35 @@ extension DICOMwebController {
         let location = located.first(where: { $0.frames >= 1 && TransferSyntax(uid: $0.transferSyntax).canDecodePixels }) ?? located[0]
         let index = (frame ?? 1) - 1
         guard index >= 0, index < location.frames else { throw ServiceError.notFound("Frame \(index + 1) of instance \(location.sop)") }
-        let png: [UInt8]
+        let image: [UInt8]
         do {
-            png = try await imaging.rendered(location, frame: index, options: options, tenant: caller.tenant)
+            image = try await imaging.rendered(location, frame: index, options: options, format: format, tenant: caller.tenant)
         } catch let error as DICOMError {
             throw ServiceError(406, "cannot-render", error.description)
         }
         return Response(
-            status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, max-age=300"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: png)))
+            status: .ok, headers: [.contentType: format.mediaType, .cacheControl: "private, max-age=300"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
+    }
+
+    /// JPEG unless the client asks for PNG and not JPEG (PS3.18 §8.3.5.1.1: image/jpeg is the
+    /// default rendered media type for single frames); 406 for neither.
+    static func renderedFormat(accept: String?, quality: String?) throws -> RenderedFormat {
+        var level = 90
+        if let quality {
+            guard let value = Int(quality), (1...100).contains(value) else { throw ServiceError.invalid("quality is a whole number from 1 to 100.") }
+            level = value
+        }
+        let lowered = accept?.lowercased() ?? ""
+        if lowered.contains("image/png") && !lowered.contains("image/jpeg") { return .png }
+        guard accepts(accept, "image/jpeg") || lowered.contains("image/*") else {
+            throw ServiceError(406, "not-acceptable", "Rendered images are served as image/jpeg or image/png.")
+        }
+        return .jpeg(quality: level)
     }
 
     /// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID&seriesUID&objectUID`, the instance as
-    /// application/dicom (default) or rendered as image/png.
+    /// application/dicom (default) or rendered as image/jpeg (`imageQuality`) or image/png.
     func wadoURI(_ query: [(String, String)], caller: Caller) async throws -> Response {
         func value(_ name: String) -> String? { query.last { $0.0 == name }?.1 }
         guard value("requestType") == "WADO", let study = value("studyUID"), let series = value("seriesUID"), let sop = value("objectUID") else {
@@ -191,11 +204,15 @@ extension DICOMwebController {
             throw ServiceError.notFound("Instance \(sop)")
         }
         let contentType = value("contentType") ?? "application/dicom"
-        if contentType.hasPrefix("image/") {
-            let png = try await imaging.rendered(location, frame: max(0, (Int(value("frameNumber") ?? "1") ?? 1) - 1), options: Renderer.Options(), tenant: caller.tenant)
-            return Response(status: .ok, headers: [.contentType: "image/png"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: png)))
+        if contentType == "image/jpeg" || contentType == "image/png" {
+            let format = contentType == "image/png" ? RenderedFormat.png : try Self.renderedFormat(accept: "image/jpeg", quality: value("imageQuality"))
+            let image = try await imaging.rendered(
+                location, frame: max(0, (Int(value("frameNumber") ?? "1") ?? 1) - 1), options: Renderer.Options(), format: format, tenant: caller.tenant)
+            return Response(status: .ok, headers: [.contentType: format.mediaType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
         }
-        guard contentType == "application/dicom" else { throw ServiceError(406, "not-acceptable", "contentType must be application/dicom or image/png.") }
+        guard contentType == "application/dicom" else {
+            throw ServiceError(406, "not-acceptable", "contentType must be application/dicom, image/jpeg or image/png.")
+        }
         let bytes = try await imaging.file(location)
         return Response(
             status: .ok, headers: [.contentType: "application/dicom", .cacheControl: "no-store"],

@@ -5,6 +5,7 @@ in the built-in viewer (screenshot kept in .build/artefacts/)."""
 import copy
 import io
 import os
+import zipfile
 
 import pydicom
 import pytest
@@ -141,6 +142,42 @@ def test_ohif_data_source(hygie, team):
     assert config["configuration"]["qidoRoot"] == hygie.root + "/dicomweb"
     assert config["configuration"]["wadoUriRoot"] == hygie.root + "/dicomweb/wado"
     assert config["namespace"].endswith("dataSourcesModule.dicomweb")
+
+
+def test_anonymised_export_of_a_series_and_an_instance(hygie, team):
+    study, files = series(team["patient"], 3, "Export")
+    for dataset, body in files:
+        dataset.PatientName = "Durand^Léa"
+        dataset.InstitutionName = "CHU Hygie"
+        dataset.add_new(0x00090010, "LO", "PRIVATE CREATOR")
+        buffer = io.BytesIO()
+        dataset.save_as(buffer, enforce_file_format=True)
+        assert upload(hygie.root, team["physician"], team["patient"], buffer.getvalue()).status_code == 201
+    first = files[0][0]
+    archive = accounts.call(hygie.root, "GET", f"/api/v1/imaging/studies/{study}/series/{first.SeriesInstanceUID}/anonymized", team["physician"])
+    assert archive.status_code == 200 and archive.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as bundle:
+        exported = [pydicom.dcmread(io.BytesIO(bundle.read(name))) for name in bundle.namelist()]
+    assert len(exported) == 3
+    originals = {d.InstanceNumber: d for d, _ in files}
+    for dataset in exported:
+        original = originals[dataset.InstanceNumber]
+        assert dataset.PatientName == "" and dataset.PatientID == "" and "InstitutionName" not in dataset
+        assert not any(element.tag.is_private for element in dataset)
+        assert dataset.PatientIdentityRemoved == "YES"
+        assert dataset.SOPInstanceUID != original.SOPInstanceUID and dataset.SOPInstanceUID.startswith("2.25.")
+        assert dataset.file_meta.MediaStorageSOPInstanceUID == dataset.SOPInstanceUID
+        assert dataset.PixelData == original.PixelData
+    # One export keeps the instances together: same replaced study and series.
+    assert len({d.StudyInstanceUID for d in exported}) == 1 and len({d.SeriesInstanceUID for d in exported}) == 1
+    assert exported[0].StudyInstanceUID != study
+    one = accounts.call(hygie.root, "GET",
+                        f"/api/v1/imaging/studies/{study}/series/{first.SeriesInstanceUID}/instances/{first.SOPInstanceUID}/anonymized", team["physician"])
+    assert one.status_code == 200 and one.headers["Content-Type"] == "application/dicom"
+    assert pydicom.dcmread(io.BytesIO(one.content)).PatientName == ""
+    # Whoever may not see the images may not export them.
+    assert accounts.call(hygie.root, "GET", f"/api/v1/imaging/studies/{study}/series/{first.SeriesInstanceUID}/anonymized",
+                         team["stranger"]).status_code == 404
 
 
 def test_delete_through_the_api(hygie, team):

@@ -16,7 +16,8 @@ public protocol DIMSESession: Sendable {
     func transferSyntax(for context: ProposedContext) -> String?
     /// Answers one request; responses (pending ones included) are sent on `association`.
     func handle(_ message: Message, on association: Association) async throws
-    /// Called once the association has ended, however it ended.
+    /// Called once when the association ends: before the release response, or after an abort
+    /// or a lost connection.
     func end() async
 }
 
@@ -97,15 +98,19 @@ public struct DIMSEServer: Sendable {
                 do {
                     loop: while true {
                         switch try await association.receive() {
-                        case .released: break loop
-                        case .message(let message): try await session.handle(message, on: association)
+                        case .releaseRequested:
+                            // The session's work is finished before the requester learns the association is over.
+                            await session.end()
+                            try await association.acknowledgeRelease()
+                            break loop
+                        case .message(let message):
+                            try await session.handle(message, on: association)
                         }
                     }
                 } catch {
                     await session.end()
                     throw error
                 }
-                await session.end()
             }
         } catch AssociationError.closed {
             return

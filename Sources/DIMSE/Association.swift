@@ -70,8 +70,8 @@ public final class Association {
 
     public enum Received {
         case message(Message)
-        /// The peer asked to release; the release response has been sent.
-        case released
+        /// The peer asked to release: finish the association's work, then `acknowledgeRelease`.
+        case releaseRequested
     }
 
     /// The next whole message (command, then its data set when it has one).
@@ -108,8 +108,7 @@ public final class Association {
                     }
                 }
             case .releaseRequest:
-                try await outbound.write(.releaseResponse)
-                return .released
+                return .releaseRequested
             case .abort(let source, let reason):
                 throw AssociationError.aborted(source: source, reason: reason)
             default:
@@ -136,6 +135,11 @@ public final class Association {
             } while offset < dataSet.count
         }
         try await outbound.write(contentsOf: pdus)
+    }
+
+    /// Answers the peer's release request (A-RELEASE-RP).
+    public func acknowledgeRelease() async throws {
+        try await outbound.write(.releaseResponse)
     }
 
     /// Asks the peer to release and waits for its answer (requester side).

@@ -50,6 +50,7 @@ public func buildApplication(
             SlotHorizonService(
                 scheduling: platform.scheduling, tenant: configuration.defaultTenant, interval: configuration.slotHorizonInterval, logger: logger))
     }
+    services.append(ImagingSyncService(imaging: platform.imaging, interval: 60, logger: logger))
     if let port = configuration.dicomPort {
         services.append(
             DICOMNetworkService(server: DIMSEServer(host: configuration.host, port: port, provider: platform.dicomNode, logger: logger)))

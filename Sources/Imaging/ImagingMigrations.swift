@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index, viewerSessions]
+    public static let all: [Migration] = [index, viewerSessions, studySync]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -67,4 +67,18 @@ public enum ImagingMigrations {
             ]
         },
         down: { _ in ["DROP TABLE dicom_viewer_sessions"] })
+
+    /// ImagingStudy resources are rewritten after the index changes, one writer per study:
+    /// `change_seq` counts index changes, `synced_seq` the change the ImagingStudy reflects.
+    /// A study with `change_seq > synced_seq` is rewritten by the next sync or sweep.
+    static let studySync = Migration(
+        id: 402, name: "ImagingStudy sync sequence",
+        up: { ddl in
+            [
+                "ALTER TABLE dicom_studies ADD COLUMN change_seq \(ddl.bigint) NOT NULL DEFAULT 0",
+                "ALTER TABLE dicom_studies ADD COLUMN synced_seq \(ddl.bigint) NOT NULL DEFAULT 0",
+                "CREATE INDEX dicom_studies_stale ON dicom_studies (change_seq, synced_seq)",
+            ]
+        },
+        down: { _ in ["DROP INDEX dicom_studies_stale", "ALTER TABLE dicom_studies DROP COLUMN synced_seq", "ALTER TABLE dicom_studies DROP COLUMN change_seq"] })
 }

@@ -8,9 +8,9 @@ import Storage
 
 extension ImagingService {
     /// Soft-deletes a study, series or instance (issue 5): the caller must see it and be allowed
-    /// to change the patient's images (a linked physician). Rows are marked deleted, counts and
-    /// the ImagingStudy follow, an audit record is written, all in one transaction; blobs stay
-    /// until a purge.
+    /// to change the patient's images (a linked physician). Rows are marked deleted, counts
+    /// follow and an audit record is written in one transaction; the ImagingStudy is then
+    /// rewritten (or deleted with the last instance). Blobs stay until a purge.
     public func delete(study: String, series: String? = nil, sop: String? = nil, caller: Caller) async throws {
         let located = try await locate(study: study, series: series, sop: sop, caller: caller)
         let patient = located[0].patient
@@ -25,26 +25,13 @@ extension ImagingService {
         let sops = located.map(\.sop)
         let seriesUIDs = Array(Set(located.map(\.series)))
         let now = now()
-        let remaining = try await seriesSummaries(study: study, tenant: tenant, adding: []).compactMap { summary -> SeriesSummary? in
-            var summary = summary
-            summary.instances -= located.filter { $0.series == summary.uid }.count
-            return summary.instances > 0 ? summary : nil
-        }
-        var entries: [JSON] = []
-        if let patient, let current = try? await fhir.read(Self.resourceType, study, as: .system(tenant)), !current.isDeleted {
-            if remaining.isEmpty {
-                entries.append(HygieResources.delete("\(Self.resourceType)/\(study)"))
-            } else if let first = try await representativeIndex(study: study, tenant: tenant) {
-                entries.append(HygieResources.put(imagingStudy(study: study, patient: patient, first: first, series: remaining), ifMatch: current.version))
-            }
-        }
         let records = caller.agent.map { agent in
             [AuditRecord(
                 agent: agent, kind: .dicom(.studyDeleted), action: .delete, entities: ["\(Self.resourceType)/\(study)"],
                 patients: patient.map { [$0] } ?? [], detail: "\(sops.count) instance(s) deleted")]
         } ?? []
         let t = tenant.rawValue
-        _ = try await fhir.transaction(HygieResources.transaction(entries), as: .system(tenant), audit: records) { database in
+        _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
             for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
                 try await database.raw(
                     "UPDATE dicom_instances SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND sop_uid IN (\(binds: chunk))"
@@ -56,17 +43,13 @@ extension ImagingService {
             ).run()
             try await self.recount(studies: [study], series: [], tenant: tenant, on: database)
             try await database.raw(
+                "UPDATE dicom_studies SET change_seq = change_seq + 1 WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study)"
+            ).run()
+            try await database.raw(
                 "UPDATE dicom_studies SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND instance_count = 0"
             ).run()
         }
         cache.invalidate(prefix: "\(t)|\(study)|")
-    }
-
-    /// The indexed attributes of the study's first instance, for rewriting its ImagingStudy.
-    func representativeIndex(study: String, tenant: TenantID) async throws -> IndexedInstance? {
-        guard let dataSet = try await representativeMetadata(tenant: tenant, study: study, series: nil, sop: nil) else { return nil }
-        var meta = DataSet()
-        meta.set(.transferSyntaxUID, .UI, "1.2.840.10008.1.2.1")
-        return try? IndexedInstance(DICOMFile(meta: meta, dataSet: dataSet, transferSyntax: .explicitVRLittleEndian))
+        await syncImagingStudies([study], tenant: tenant)
     }
 }

@@ -8,6 +8,14 @@ import SQLKit
 import Storage
 
 extension ImagingService {
+    /// The study-level attributes the ImagingStudy carries, from the study's index row.
+    struct StudyAttributes: Sendable {
+        var date: String
+        var time: String
+        var description: String
+        var accession: String
+    }
+
     /// A series as the ImagingStudy resource lists it.
     struct SeriesSummary: Sendable {
         var uid: String
@@ -18,46 +26,28 @@ extension ImagingService {
         var instances: Int
     }
 
-    /// Writes the index rows of `pending`, the ImagingStudy of each patient-filed study and the
-    /// audit record in one transaction. The ImagingStudy is computed from the index as it was
-    /// read plus this batch and written with its version as a precondition: when another
-    /// batch changed the study meanwhile, the whole transaction is recomputed and retried.
+    /// Writes the index rows of `pending` and the audit record in one transaction, and marks
+    /// their studies' ImagingStudy as behind the index (`change_seq`); `syncImagingStudies`
+    /// then rewrites them, one writer per study (see ImagingService+Sync.swift).
     func index(_ pending: [StoreBatch.PendingInstance], caller: Caller) async throws {
         let tenant = caller.tenant
-        let studies = Dictionary(grouping: pending, by: \.index.studyUID)
-        var attempt = 0
-        while true {
-            attempt += 1
-            var entries: [JSON] = []
-            for (study, instances) in studies {
-                guard let patient = instances.first?.patient else { continue }
-                let current = try? await fhir.read(Self.resourceType, study, as: .system(tenant))
-                let series = try await seriesSummaries(study: study, tenant: tenant, adding: instances)
-                let resource = imagingStudy(study: study, patient: patient, first: instances[0].index, series: series)
-                entries.append(HygieResources.put(resource, ifMatch: current.flatMap { $0.isDeleted ? nil : $0.version }))
-            }
-            let patients = Array(Set(pending.compactMap(\.patient))).sorted()
-            let records = caller.agent.map { agent in
-                [AuditRecord(
-                    agent: agent, kind: .dicom(.instancesTransferred), action: .create,
-                    entities: studies.keys.sorted().map { "\(Self.resourceType)/\($0)" }, patients: patients,
-                    detail: "\(pending.count) instance(s) stored")]
-            } ?? []
-            let now = now()
-            do {
-                if entries.isEmpty && records.isEmpty {
-                    try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
-                } else {
-                    _ = try await fhir.transaction(HygieResources.transaction(entries), as: .system(tenant), audit: records) { database in
-                        try await self.writeRows(pending, tenant: tenant, now: now, on: database)
-                    }
-                }
-                for study in studies.keys { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
-                return
-            } catch let error as FHIRError where (error.status == 412 || error.status == 409) && attempt < 5 {
-                continue
+        let studies = Set(pending.map(\.index.studyUID))
+        let patients = Array(Set(pending.compactMap(\.patient))).sorted()
+        let records = caller.agent.map { agent in
+            [AuditRecord(
+                agent: agent, kind: .dicom(.instancesTransferred), action: .create,
+                entities: studies.sorted().map { "\(Self.resourceType)/\($0)" }, patients: patients,
+                detail: "\(pending.count) instance(s) stored")]
+        } ?? []
+        let now = now()
+        if records.isEmpty {
+            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
+        } else {
+            _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
+                try await self.writeRows(pending, tenant: tenant, now: now, on: database)
             }
         }
+        for study in studies { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
     }
 
     func writeRows(_ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, on database: any SQLDatabase) async throws {
@@ -71,13 +61,13 @@ extension ImagingService {
                     """
                     INSERT INTO dicom_studies (tenant_id, study_uid, patient_ref, imaging_study_id, patient_id, issuer, patient_name, patient_name_key,
                         patient_name_words, birth_date, sex, study_date, study_time, accession, study_id, referring, referring_key, description,
-                        created_at, updated_at)
+                        created_at, updated_at, change_seq)
                     VALUES (\(bind: t), \(bind: i.studyUID), \(bind: instance.patient), \(bind: i.studyUID), \(bind: i.patientID), \(bind: i.issuer),
                         \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
                         \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
-                        \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now))
+                        \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1)
                     ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
-                        patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref)
+                        patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref), change_seq = dicom_studies.change_seq + 1
                     """
                 ).run()
             }
@@ -142,8 +132,8 @@ extension ImagingService {
         }
     }
 
-    /// The series of a study as the index has them, with the instances of this batch added.
-    func seriesSummaries(study: String, tenant: TenantID, adding instances: [StoreBatch.PendingInstance]) async throws -> [SeriesSummary] {
+    /// The series of a study as the index has them.
+    func seriesSummaries(study: String, tenant: TenantID) async throws -> [SeriesSummary] {
         let rows = try await database.read { database in
             try await database.raw(
                 """
@@ -161,18 +151,12 @@ extension ImagingService {
                 description: try row.decode(column: "description", as: String.self), bodyPart: try row.decode(column: "body_part", as: String.self),
                 instances: try row.decode(column: "n", as: Int.self))
         }
-        for instance in instances where !instance.replacing {
-            let i = instance.index
-            series[i.seriesUID, default: SeriesSummary(
-                uid: i.seriesUID, number: i.seriesNumber, modality: i.modality, description: i.seriesDescription, bodyPart: i.bodyPart, instances: 0)
-            ].instances += 1
-        }
-        return series.values.sorted { ($0.number ?? Int.max, $0.uid) < ($1.number ?? Int.max, $1.uid) }
+        return series.values.filter { $0.instances > 0 }.sorted { ($0.number ?? Int.max, $0.uid) < ($1.number ?? Int.max, $1.uid) }
     }
 
     /// The ImagingStudy resource of a study (FHIR R4 ImagingStudy): the clinical side of the
     /// archive, with its series and counts; instances stay in the DICOM index.
-    func imagingStudy(study: String, patient: String, first: IndexedInstance, series: [SeriesSummary]) -> JSON {
+    func imagingStudy(study: String, patient: String, attributes: StudyAttributes, series: [SeriesSummary]) -> JSON {
         let dcm = "http://dicom.nema.org/resources/ontology/DCM"
         var object: JSONObject = [
             "resourceType": "ImagingStudy", "id": .string(study), "status": "available",
@@ -183,11 +167,11 @@ extension ImagingService {
         ]
         let modalities = Array(Set(series.map(\.modality).filter(Self.isCode))).sorted()
         if !modalities.isEmpty { object["modality"] = .array(modalities.map { ["system": .string(dcm), "code": .string($0)] }) }
-        if let started = Self.fhirDateTime(date: first.studyDate, time: first.studyTime) { object["started"] = .string(started) }
-        if !first.studyDescription.isEmpty { object["description"] = .string(first.studyDescription) }
-        if !first.accession.isEmpty {
+        if let started = Self.fhirDateTime(date: attributes.date, time: attributes.time) { object["started"] = .string(started) }
+        if !attributes.description.isEmpty { object["description"] = .string(attributes.description) }
+        if !attributes.accession.isEmpty {
             object["identifier"] = .array((object["identifier"]?.arrayValue ?? []) + [[
-                "type": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"]]], "value": .string(first.accession),
+                "type": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"]]], "value": .string(attributes.accession),
             ]])
         }
         object["series"] = .array(series.map { summary in

@@ -54,11 +54,15 @@ public struct StoreTarget: Sendable {
     /// The patient an upload is filed under (the web upload names it); nil to match by
     /// PatientID and issuer.
     public var patient: String?
+    /// Leave the ImagingStudy rewrite to the caller (a DIMSE association rewrites its studies
+    /// once, at release, rather than after every instance).
+    public var defersStudySync = false
 
-    public init(caller: Caller, study: String? = nil, patient: String? = nil) {
+    public init(caller: Caller, study: String? = nil, patient: String? = nil, defersStudySync: Bool = false) {
         self.caller = caller
         self.study = study
         self.patient = patient
+        self.defersStudySync = defersStudySync
     }
 }
 
@@ -203,6 +207,9 @@ public struct StoreBatch: Sendable {
         guard !pending.isEmpty else { return result }
         do {
             try await service.index(pending, caller: target.caller)
+            if !target.defersStudySync {
+                await service.syncImagingStudies(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
+            }
         } catch {
             service.logger.error("indexing DICOM instances failed", metadata: ["error": "\(String(reflecting: error))"])
             for instance in pending where !instance.replacing { try? await service.blobs.delete(instance.blobKey) }

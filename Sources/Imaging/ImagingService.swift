@@ -40,6 +40,7 @@ public final class ImagingService: Sendable {
     let logger: Logger
     let cache: ByteCache
     let accessAudit: AccessAuditWindow
+    let studyLocks = StudyLocks()
 
     public init(
         fhir: FHIRStore, blobs: any BlobStore, keyRing: KeyRing, clock: any WallClock, ids: any IDGenerator,

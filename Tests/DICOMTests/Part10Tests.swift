@@ -137,3 +137,31 @@ struct SplitMix {
     #expect(coarse.count < fine.count)
     #expect(throws: DICOMError.self) { try JPEG.encode(RenderedImage(width: 4, height: 4, channels: 2, pixels: []), quality: 50) }
 }
+
+@Test func anonymizationFollowsTheBasicProfile() throws {
+    var dataSet = sampleDataSet()
+    dataSet.set(.patientName, .PN, "Durand^Léa")
+    dataSet.set(.patientID, .LO, "12345")
+    dataSet.set(.patientAddress, .LO, "1 rue de la Paix")
+    dataSet.set(.institutionName, .LO, "CHU")
+    dataSet.set(.studyInstanceUID, .UI, "1.2.3.4")
+    dataSet.set(.sopInstanceUID, .UI, "1.2.3.4.5")
+    dataSet.set(Tag(0x0009, 0x0010), .LO, "PRIVATE CREATOR")
+    var reference = DataSet()
+    reference.set(.referencedSOPInstanceUID, .UI, "1.2.3.4.5")
+    dataSet.set(.referencedSOPSequence, sequence: [reference])
+    let anonymizer = Anonymizer(uidBytes: { uid in Array(uid.utf8.reversed()) + [UInt8](repeating: 7, count: 16) })
+    let cleaned = anonymizer.anonymize(dataSet)
+    #expect(cleaned.string(.patientName) == nil && cleaned.contains(.patientName))
+    #expect(!cleaned.contains(.patientAddress) && !cleaned.contains(.institutionName) && !cleaned.contains(Tag(0x0009, 0x0010)))
+    let newSOP = try #require(cleaned.string(.sopInstanceUID))
+    #expect(newSOP.hasPrefix("2.25.") && newSOP != "1.2.3.4.5" && newSOP.count <= 64)
+    #expect(cleaned.sequence(.referencedSOPSequence).first?.string(.referencedSOPInstanceUID) == newSOP)
+    #expect(cleaned.string(.patientIdentityRemoved) == "YES")
+    #expect(cleaned[.pixelData]?.bytes == dataSet[.pixelData]?.bytes)
+}
+
+@Test func uuidUIDsAreDecimalIntegersOfTheBytes() {
+    // Zero bytes with the version 4 and variant bits set: 0x40 << 72 + 0x80 << 56.
+    #expect(Anonymizer.uuidUID([UInt8](repeating: 0, count: 16)) == "2.25.302240678275694148452352")
+}

@@ -5,7 +5,9 @@ public enum HygieResources {
     public static let notificationCodes = "https://hygie.health/fhir/CodeSystem/notification"
 
     public static func transaction(_ entries: [JSON]) -> JSON {
-        ["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)]
+        // FHIR forbids empty arrays: a transaction with nothing to write has no entry element
+        // (a module's own rows and the audit record are still written in it).
+        entries.isEmpty ? ["resourceType": "Bundle", "type": "transaction"] : ["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)]
     }
 
     /// A PUT entry for a resource that carries its id (create-or-update).

@@ -31,6 +31,7 @@ public struct AuditRecord: Sendable, Equatable {
         case instancesAccessed = "110103"
         case query = "110112"
         case studyDeleted = "110105"
+        case export = "110106"
 
         var display: String {
             switch self {
@@ -38,6 +39,7 @@ public struct AuditRecord: Sendable, Equatable {
             case .instancesAccessed: "DICOM Instances Accessed"
             case .query: "Query"
             case .studyDeleted: "DICOM Study Deleted"
+            case .export: "Export"
             }
         }
     }

@@ -62,6 +62,18 @@ extension APIController {
             let view = UploadView(result)
             return try json(view, status: view.failed.isEmpty ? .created : view.failed.contains { $0.status == "0124" } ? .forbidden : .unprocessableContent)
         })
+        // Anonymised copies (PS3.15 basic profile) for attaching to messages and comments.
+        api.get("imaging/studies/:uid/series/:series/anonymized", use: wrap { request, context in
+            let caller = Policy.caller(try await principal(request, context))
+            return Self.download(try await imaging.anonymizedExport(
+                study: try context.parameters.require("uid"), series: try context.parameters.require("series"), caller: caller))
+        })
+        api.get("imaging/studies/:uid/series/:series/instances/:sop/anonymized", use: wrap { request, context in
+            let caller = Policy.caller(try await principal(request, context))
+            return Self.download(try await imaging.anonymizedExport(
+                study: try context.parameters.require("uid"), series: try context.parameters.require("series"),
+                sop: try context.parameters.require("sop"), caller: caller))
+        })
         api.post("imaging/studies/:uid/viewer-url", use: wrap { request, context in
             let principal = try await principal(request, context)
             let study = try context.parameters.require("uid")
@@ -100,6 +112,13 @@ extension APIController {
                 throw IdentityError(502, "peer-failed", "The PACS \(peer.aeTitle) could not be queried or did not send: \(error)")
             }
         })
+    }
+
+    static func download(_ export: AnonymizedExport) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: export.mediaType, .contentDisposition: "attachment; filename=\"\(export.filename)\"", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: export.bytes)))
     }
 
     static func uploadTooLarge(_ limit: Int) -> ServiceError {

@@ -50,7 +50,7 @@ public final class ArchiveNode: DIMSEServiceProvider {
             logger.warning("DICOM peer's service account is missing or disabled", metadata: ["calling_ae": "\(peer.aeTitle)", "account": "\(peer.account)"])
             throw AssociateReject.callingAETitleNotRecognized
         }
-        return ArchiveSession(node: self, peer: peer, caller: caller)
+        return ArchiveSession(node: self, peer: peer, caller: caller, touched: StudiesTouched())
     }
 
     static func isAddress(_ host: String) -> Bool {
@@ -115,11 +115,20 @@ public struct ImportSummary: Sendable, Codable, Equatable {
     public var failedStudies: [String] = []
 }
 
+/// The studies an association stored into, rewritten as ImagingStudy once at its end.
+final class StudiesTouched: Sendable {
+    let studies = Mutex<[TenantID: Set<String>]>([:])
+
+    func add(_ study: String, tenant: TenantID) { studies.withLock { _ = $0[tenant, default: []].insert(study) } }
+    func take() -> [TenantID: Set<String>] { studies.withLock { current in defer { current = [:] }; return current } }
+}
+
 /// One association with a configured peer.
 struct ArchiveSession: DIMSESession {
     let node: ArchiveNode
     let peer: DICOMPeer
     let caller: Caller
+    let touched: StudiesTouched
 
     static let queryModels: [String: InformationModel] = [
         SOPClass.patientRootFind: .patientRoot, SOPClass.studyRootFind: .studyRoot,
@@ -157,7 +166,9 @@ struct ArchiveSession: DIMSESession {
         }
     }
 
-    func end() async {}
+    func end() async {
+        for (tenant, studies) in touched.take() { await node.imaging.syncImagingStudies(studies, tenant: tenant) }
+    }
 
     func respond(
         _ field: CommandField, to message: Message, status: UInt16, comment: String? = nil, dataSet: [UInt8]? = nil, on association: Association,
@@ -179,9 +190,11 @@ struct ArchiveSession: DIMSESession {
         else { return (FailedInstance.cannotUnderstand, "The C-STORE request names no SOP instance or carries no data set.") }
         let meta = DICOMFile.makeMeta(sopClass: sopClass, sopInstance: sop, syntax: context.transferSyntax, sourceAE: peer.aeTitle)
         let file = DICOMFile.part10(meta: meta, syntax: context.transferSyntax, body: data)
-        let target = node.importTarget(of: message.command, from: peer) ?? StoreTarget(caller: caller)
+        var target = node.importTarget(of: message.command, from: peer) ?? StoreTarget(caller: caller)
+        target.defersStudySync = true
         let result = await node.imaging.store([file], target: target)
         if let failure = result.failed.first { return (failure.reason, failure.message) }
+        for stored in result.stored { touched.add(stored.study, tenant: target.caller.tenant) }
         return (Status.success, nil)
     }
 

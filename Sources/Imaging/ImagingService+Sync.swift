@@ -1,0 +1,114 @@
+import Core
+import FHIR
+import FHIRStore
+import Foundation
+import Logging
+import SQLKit
+import Storage
+
+/// One writer per study at a time: callers queue behind the study's current sync.
+actor StudyLocks {
+    var held: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func acquire(_ key: String) async {
+        if held[key] == nil {
+            held[key] = []
+            return
+        }
+        await withCheckedContinuation { held[key]!.append($0) }
+    }
+
+    func release(_ key: String) {
+        guard var waiting = held[key], !waiting.isEmpty else {
+            held[key] = nil
+            return
+        }
+        let next = waiting.removeFirst()
+        held[key] = waiting
+        next.resume()
+    }
+}
+
+extension ImagingService {
+    /// Rewrites the ImagingStudy of each study from the index (or deletes it when the study
+    /// has no instance left). Failures are logged: the study stays marked and the sweep
+    /// (`syncStaleStudies`) tries again.
+    public func syncImagingStudies(_ studies: Set<String>, tenant: TenantID) async {
+        for study in studies.sorted() {
+            do {
+                try await syncImagingStudy(study, tenant: tenant)
+            } catch {
+                logger.error("rewriting an ImagingStudy failed", metadata: ["study": "\(study)", "error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    /// Every study whose ImagingStudy is behind its index (after a crash, or a failed sync),
+    /// rewritten; returns how many.
+    public func syncStaleStudies() async throws -> Int {
+        let rows = try await database.read { database in
+            try await database.raw("SELECT tenant_id, study_uid FROM dicom_studies WHERE change_seq > synced_seq LIMIT 1000").all()
+        }
+        for row in rows {
+            await syncImagingStudies([try row.decode(column: "study_uid", as: String.self)], tenant: TenantID(try row.decode(column: "tenant_id", as: String.self)))
+        }
+        return rows.count
+    }
+
+    func syncImagingStudy(_ study: String, tenant: TenantID) async throws {
+        let key = "\(tenant.rawValue)|\(study)"
+        await studyLocks.acquire(key)
+        do {
+            try await writeImagingStudy(study, tenant: tenant)
+            await studyLocks.release(key)
+        } catch {
+            await studyLocks.release(key)
+            throw error
+        }
+    }
+
+    /// Under the study's lock: the ImagingStudy as the index has it now, written with the
+    /// version read as a precondition (a person editing it through /fhir meanwhile makes the
+    /// write start over), and `synced_seq` set to the change it reflects, in one transaction.
+    private func writeImagingStudy(_ study: String, tenant: TenantID) async throws {
+        let t = tenant.rawValue
+        for attempt in 1...5 {
+            let row = try await database.read { database in
+                try await database.raw(
+                    """
+                    SELECT patient_ref, change_seq, synced_seq, deleted_at, instance_count, study_date, study_time, description, accession
+                    FROM dicom_studies WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study)
+                    """
+                ).first()
+            }
+            guard let row else { return }
+            let sequence = try row.decode(column: "change_seq", as: Int64.self)
+            guard sequence > (try row.decode(column: "synced_seq", as: Int64.self)) else { return }
+            var entries: [JSON] = []
+            if let patient = try row.decode(column: "patient_ref", as: String?.self) {
+                let current = try? await fhir.read(Self.resourceType, study, as: .system(tenant))
+                let live = current.map { !$0.isDeleted } ?? false
+                let series = try await seriesSummaries(study: study, tenant: tenant)
+                if try row.decode(column: "deleted_at", as: Int64?.self) != nil || series.isEmpty {
+                    if live { entries.append(HygieResources.delete("\(Self.resourceType)/\(study)")) }
+                } else {
+                    let attributes = StudyAttributes(
+                        date: try row.decode(column: "study_date", as: String.self), time: try row.decode(column: "study_time", as: String.self),
+                        description: try row.decode(column: "description", as: String.self), accession: try row.decode(column: "accession", as: String.self))
+                    entries.append(HygieResources.put(
+                        imagingStudy(study: study, patient: patient, attributes: attributes, series: series), ifMatch: live ? current?.version : nil))
+                }
+            }
+            do {
+                _ = try await fhir.transaction(HygieResources.transaction(entries), as: .system(tenant), audit: []) { database in
+                    try await database.raw(
+                        "UPDATE dicom_studies SET synced_seq = \(bind: sequence) WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND synced_seq < \(bind: sequence)"
+                    ).run()
+                }
+                return
+            } catch let error as FHIRError where (error.status == 412 || error.status == 409) && attempt < 5 {
+                continue
+            }
+        }
+    }
+}

@@ -173,7 +173,11 @@ def test_storescu_files_a_series_under_the_patient(net):
     assert str(served.PatientName) == "Durand^Léa"
     # The ImagingStudy follows.
     imaging = requests.get(f"{net.hygie.root}/fhir/ImagingStudy/{study}", headers={"Authorization": f"Bearer {net.physician}"})
-    assert imaging.status_code == 200 and imaging.json()["numberOfInstances"] == 4
+    assert imaging.status_code == 200 and imaging.json()["numberOfInstances"] == 4 and imaging.json()["meta"]["versionId"] == "1"
+    # One "DICOM Instances Transferred" record for the association's study, in the modality's name.
+    audit = requests.get(f"{net.hygie.root}/fhir/AuditEvent", params={"entity": f"ImagingStudy/{study}"}, headers=net.hygie.auth).json()
+    transferred = [e["resource"] for e in audit.get("entry", []) if "110104" in str(e["resource"].get("type", ""))]
+    assert len(transferred) == 1 and "4 instance(s) stored" in str(transferred[0]), json.dumps([(e.get("entity"), e.get("outcomeDesc"), e.get("recorded")) for e in transferred])
 
 
 def test_pynetdicom_store_statuses_follow_the_access_rules(net):

@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index, viewerSessions, studySync]
+    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -81,4 +81,19 @@ public enum ImagingMigrations {
             ]
         },
         down: { _ in ["DROP INDEX dicom_studies_stale", "ALTER TABLE dicom_studies DROP COLUMN synced_seq", "ALTER TABLE dicom_studies DROP COLUMN change_seq"] })
+
+    /// "DICOM Instances Transferred" records owed by DIMSE associations, one row per study and
+    /// agent, written as AuditEvents when the association ends (or by the sweep after a crash).
+    static let auditPending = Migration(
+        id: 403, name: "DICOM audit records owed by associations",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE dicom_audit_pending (
+                    tenant_id TEXT NOT NULL, study_uid TEXT NOT NULL, agent TEXT NOT NULL, patient_ref TEXT,
+                    instances INTEGER NOT NULL, updated_at \(ddl.bigint) NOT NULL, PRIMARY KEY (tenant_id, study_uid, agent))
+                """
+            ]
+        },
+        down: { _ in ["DROP TABLE dicom_audit_pending"] })
 }

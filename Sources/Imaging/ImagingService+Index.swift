@@ -29,9 +29,32 @@ extension ImagingService {
     /// Writes the index rows of `pending` and the audit record in one transaction, and marks
     /// their studies' ImagingStudy as behind the index (`change_seq`); `syncImagingStudies`
     /// then rewrites them, one writer per study (see ImagingService+Sync.swift).
-    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller) async throws {
+    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, deferred: Bool = false) async throws {
         let tenant = caller.tenant
         let studies = Set(pending.map(\.index.studyUID))
+        let now = now()
+        if deferred, let agent = caller.agent {
+            // The audit record is owed, per study, and written when the association ends.
+            // Sorted keys: the same agent must give the same text (it is part of the row's key).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
+            try await database.transaction { database in
+                try await self.writeRows(pending, tenant: tenant, now: now, on: database)
+                for (study, instances) in Dictionary(grouping: pending, by: \.index.studyUID) {
+                    try await database.raw(
+                        """
+                        INSERT INTO dicom_audit_pending (tenant_id, study_uid, agent, patient_ref, instances, updated_at)
+                        VALUES (\(bind: tenant.rawValue), \(bind: study), \(bind: agentJSON), \(bind: instances[0].patient), \(bind: instances.count), \(bind: now))
+                        ON CONFLICT (tenant_id, study_uid, agent) DO UPDATE SET instances = dicom_audit_pending.instances + excluded.instances,
+                            updated_at = excluded.updated_at
+                        """
+                    ).run()
+                }
+            }
+            for study in studies { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+            return
+        }
         let patients = Array(Set(pending.compactMap(\.patient))).sorted()
         let records = caller.agent.map { agent in
             [AuditRecord(
@@ -39,7 +62,6 @@ extension ImagingService {
                 entities: studies.sorted().map { "\(Self.resourceType)/\($0)" }, patients: patients,
                 detail: "\(pending.count) instance(s) stored")]
         } ?? []
-        let now = now()
         if records.isEmpty {
             try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
         } else {

@@ -54,15 +54,17 @@ public struct StoreTarget: Sendable {
     /// The patient an upload is filed under (the web upload names it); nil to match by
     /// PatientID and issuer.
     public var patient: String?
-    /// Leave the ImagingStudy rewrite to the caller (a DIMSE association rewrites its studies
-    /// once, at release, rather than after every instance).
-    public var defersStudySync = false
+    /// Part of a DIMSE association: the ImagingStudy rewrite and the "Instances Transferred"
+    /// audit record are done once per study when the association ends (`finishDeferred`), not
+    /// after every instance; until then the index says what is owed (`change_seq`,
+    /// `dicom_audit_pending`), so that a crash loses neither (the sweep settles them).
+    public var deferred = false
 
-    public init(caller: Caller, study: String? = nil, patient: String? = nil, defersStudySync: Bool = false) {
+    public init(caller: Caller, study: String? = nil, patient: String? = nil, deferred: Bool = false) {
         self.caller = caller
         self.study = study
         self.patient = patient
-        self.defersStudySync = defersStudySync
+        self.deferred = deferred
     }
 }
 
@@ -206,8 +208,8 @@ public struct StoreBatch: Sendable {
     public mutating func commit() async -> StoreResult {
         guard !pending.isEmpty else { return result }
         do {
-            try await service.index(pending, caller: target.caller)
-            if !target.defersStudySync {
+            try await service.index(pending, caller: target.caller, deferred: target.deferred)
+            if !target.deferred {
                 await service.syncImagingStudies(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
             }
         } catch {
@@ -222,6 +224,16 @@ public struct StoreBatch: Sendable {
         }
         pending = []
         return result
+    }
+
+    /// Stores one instance and commits it, keeping what the batch learnt (study rows, patient
+    /// matches, write permissions) for the next: a DIMSE association's C-STOREs, one by one.
+    public mutating func storeOne(_ bytes: [UInt8]) async -> StoreResult {
+        result = StoreResult()
+        await add(bytes)
+        let outcome = await commit()
+        result = StoreResult()
+        return outcome
     }
 }
 

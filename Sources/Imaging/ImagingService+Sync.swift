@@ -43,9 +43,63 @@ extension ImagingService {
         }
     }
 
+    /// What a DIMSE association owes for the studies it stored into: their ImagingStudy
+    /// rewrites and their audit records.
+    public func finishDeferred(_ studies: Set<String>, tenant: TenantID) async {
+        await syncImagingStudies(studies, tenant: tenant)
+        do {
+            try await writePendingAudits(tenant: tenant, studies: studies, before: nil)
+        } catch {
+            logger.error("writing the DICOM audit records of an association failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Writes the owed audit records (of `studies`, or all those untouched since `before`) and
+    /// removes what they settle, in one transaction.
+    func writePendingAudits(tenant: TenantID, studies: Set<String>?, before: Int64?) async throws {
+        var sql: SQLQueryString = "SELECT study_uid, agent, patient_ref, instances FROM dicom_audit_pending WHERE tenant_id = \(bind: tenant.rawValue)"
+        if let studies { sql += " AND study_uid IN (\(binds: Array(studies)))" }
+        if let before { sql += " AND updated_at < \(bind: before)" }
+        let finalSQL = sql
+        let rows = try await database.read { database in try await database.raw(finalSQL).all() }
+        guard !rows.isEmpty else { return }
+        var records: [AuditRecord] = []
+        var settled: [(study: String, agent: String, instances: Int)] = []
+        for row in rows {
+            let study = try row.decode(column: "study_uid", as: String.self)
+            let agentJSON = try row.decode(column: "agent", as: String.self)
+            let instances = try row.decode(column: "instances", as: Int.self)
+            let agent = try JSONDecoder().decode(AuditAgent.self, from: Data(agentJSON.utf8))
+            let patient = try row.decode(column: "patient_ref", as: String?.self)
+            records.append(AuditRecord(
+                agent: agent, kind: .dicom(.instancesTransferred), action: .create, entities: ["\(Self.resourceType)/\(study)"],
+                patients: patient.map { [$0] } ?? [], detail: "\(instances) instance(s) stored"))
+            settled.append((study, agentJSON, instances))
+        }
+        let t = tenant.rawValue
+        let settledRows = settled
+        _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
+            for entry in settledRows {
+                // Instances stored meanwhile stay owed.
+                try await database.raw(
+                    """
+                    UPDATE dicom_audit_pending SET instances = instances - \(bind: entry.instances)
+                    WHERE tenant_id = \(bind: t) AND study_uid = \(bind: entry.study) AND agent = \(bind: entry.agent)
+                    """
+                ).run()
+            }
+            try await database.raw("DELETE FROM dicom_audit_pending WHERE tenant_id = \(bind: t) AND instances <= 0").run()
+        }
+    }
+
     /// Every study whose ImagingStudy is behind its index (after a crash, or a failed sync),
-    /// rewritten; returns how many.
+    /// rewritten, and the audit records associations left owing for more than a minute
+    /// written; returns how many studies were rewritten.
     public func syncStaleStudies() async throws -> Int {
+        let tenants = try await database.read { database in
+            try await database.raw("SELECT DISTINCT tenant_id FROM dicom_audit_pending").all().map { try $0.decode(column: "tenant_id", as: String.self) }
+        }
+        for tenant in tenants { try await writePendingAudits(tenant: TenantID(tenant), studies: nil, before: now() - 60_000) }
         let rows = try await database.read { database in
             try await database.raw("SELECT tenant_id, study_uid FROM dicom_studies WHERE change_seq > synced_seq LIMIT 1000").all()
         }

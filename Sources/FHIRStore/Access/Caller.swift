@@ -109,7 +109,7 @@ public enum PractitionerSet: Sendable, Equatable {
 }
 
 /// The person (or client) behind an interaction, as AuditEvent.agent records it.
-public struct AuditAgent: Sendable, Equatable {
+public struct AuditAgent: Sendable, Equatable, Codable {
     /// The account id, or the OAuth client id of a system client.
     public var account: String
     /// Reference of the Practitioner or Patient behind the account, if any.

@@ -50,7 +50,7 @@ public final class ArchiveNode: DIMSEServiceProvider {
             logger.warning("DICOM peer's service account is missing or disabled", metadata: ["calling_ae": "\(peer.aeTitle)", "account": "\(peer.account)"])
             throw AssociateReject.callingAETitleNotRecognized
         }
-        return ArchiveSession(node: self, peer: peer, caller: caller, touched: StudiesTouched())
+        return ArchiveSession(node: self, peer: peer, caller: caller, touched: StudiesTouched(), store: AssociationStore(imaging.startBatch(StoreTarget(caller: caller, deferred: true))))
     }
 
     static func isAddress(_ host: String) -> Bool {
@@ -115,6 +115,19 @@ public struct ImportSummary: Sendable, Codable, Equatable {
     public var failedStudies: [String] = []
 }
 
+/// Serialises an association's stores through its one batch.
+actor AssociationStore {
+    var batch: StoreBatch
+    init(_ batch: StoreBatch) { self.batch = batch }
+    /// An association sends its C-STOREs one after the other, so no two calls overlap.
+    func storeOne(_ bytes: [UInt8]) async -> StoreResult {
+        var current = batch
+        let result = await current.storeOne(bytes)
+        batch = current
+        return result
+    }
+}
+
 /// The studies an association stored into, rewritten as ImagingStudy once at its end.
 final class StudiesTouched: Sendable {
     let studies = Mutex<[TenantID: Set<String>]>([:])
@@ -129,6 +142,9 @@ struct ArchiveSession: DIMSESession {
     let peer: DICOMPeer
     let caller: Caller
     let touched: StudiesTouched
+    /// The association's own store batch: what it learns (study rows, patient matches, write
+    /// permissions) serves every C-STORE of the association.
+    let store: AssociationStore
 
     static let queryModels: [String: InformationModel] = [
         SOPClass.patientRootFind: .patientRoot, SOPClass.studyRootFind: .studyRoot,
@@ -167,7 +183,7 @@ struct ArchiveSession: DIMSESession {
     }
 
     func end() async {
-        for (tenant, studies) in touched.take() { await node.imaging.syncImagingStudies(studies, tenant: tenant) }
+        for (tenant, studies) in touched.take() { await node.imaging.finishDeferred(studies, tenant: tenant) }
     }
 
     func respond(
@@ -190,11 +206,18 @@ struct ArchiveSession: DIMSESession {
         else { return (FailedInstance.cannotUnderstand, "The C-STORE request names no SOP instance or carries no data set.") }
         let meta = DICOMFile.makeMeta(sopClass: sopClass, sopInstance: sop, syntax: context.transferSyntax, sourceAE: peer.aeTitle)
         let file = DICOMFile.part10(meta: meta, syntax: context.transferSyntax, body: data)
-        var target = node.importTarget(of: message.command, from: peer) ?? StoreTarget(caller: caller)
-        target.defersStudySync = true
-        let result = await node.imaging.store([file], target: target)
+        let result: StoreResult
+        var tenant = caller.tenant
+        if var target = node.importTarget(of: message.command, from: peer) {
+            target.deferred = true
+            tenant = target.caller.tenant
+            var batch = node.imaging.startBatch(target)
+            result = await batch.storeOne(file)
+        } else {
+            result = await store.storeOne(file)
+        }
         if let failure = result.failed.first { return (failure.reason, failure.message) }
-        for stored in result.stored { touched.add(stored.study, tenant: target.caller.tenant) }
+        for stored in result.stored { touched.add(stored.study, tenant: tenant) }
         return (Status.success, nil)
     }
 

@@ -8,9 +8,11 @@ import Storage
 extension ImagingService {
     /// The access condition on a study row aliased `s`: the studies of patients whose
     /// ImagingStudy the caller may read; unfiled studies only for callers who see everything.
-    func visible(_ caller: Caller) -> SQLQueryString {
+    /// `oneStudy` when the statement names its study: each row's patient is then looked up
+    /// rather than the caller's whole patient list built.
+    func visible(_ caller: Caller, oneStudy: Bool = false) -> SQLQueryString {
         var condition: SQLQueryString = "s.tenant_id = \(bind: caller.tenant.rawValue) AND s.deleted_at IS NULL"
-        if let patients = fhir.patientCondition(caller.read, type: Self.resourceType, tenant: caller.tenant, column: "s.patient_ref") {
+        if let patients = fhir.patientCondition(caller.read, type: Self.resourceType, tenant: caller.tenant, column: "s.patient_ref", correlated: oneStudy) {
             condition += " AND s.patient_ref IS NOT NULL AND " + patients
         }
         return condition
@@ -31,14 +33,14 @@ extension ImagingService {
         var sql: SQLQueryString
         switch query.level {
         case .study:
-            sql = "SELECT s.* FROM dicom_studies s WHERE " + visible(caller)
+            sql = "SELECT s.* FROM dicom_studies s WHERE " + visible(caller, oneStudy: query.study != nil)
         case .series:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
                     se.performed_date, se.performed_time, se.instance_count AS series_instances
                 FROM dicom_series se JOIN dicom_studies s ON s.tenant_id = se.tenant_id AND s.study_uid = se.study_uid
                 WHERE se.deleted_at IS NULL AND se.instance_count > 0 AND
-                """ + " " + visible(caller)
+                """ + " " + visible(caller, oneStudy: query.study != nil)
         case .instance:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
@@ -47,7 +49,7 @@ extension ImagingService {
                 FROM dicom_instances i JOIN dicom_series se ON se.tenant_id = i.tenant_id AND se.series_uid = i.series_uid
                 JOIN dicom_studies s ON s.tenant_id = i.tenant_id AND s.study_uid = i.study_uid
                 WHERE i.deleted_at IS NULL AND
-                """ + " " + visible(caller)
+                """ + " " + visible(caller, oneStudy: query.study != nil)
         }
         if let study = query.study { sql += " AND s.study_uid = \(bind: study)" }
         if let series = query.series { sql += " AND se.series_uid = \(bind: series)" }

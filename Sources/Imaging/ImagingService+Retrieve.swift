@@ -41,7 +41,7 @@ extension ImagingService {
             FROM dicom_instances i JOIN dicom_studies s ON s.tenant_id = i.tenant_id AND s.study_uid = i.study_uid
             WHERE i.deleted_at IS NULL AND i.study_uid = \(bind: study) AND
             """
-        sql += " " + visible(caller)
+        sql += " " + visible(caller, oneStudy: true)
         if let series { sql += " AND i.series_uid = \(bind: series)" }
         if let sop { sql += " AND i.sop_uid = \(bind: sop)" }
         sql += " ORDER BY i.series_uid, i.instance_number, i.sop_uid"

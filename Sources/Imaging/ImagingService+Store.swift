@@ -210,7 +210,7 @@ public struct StoreBatch: Sendable {
         do {
             try await service.index(pending, caller: target.caller, deferred: target.deferred)
             if !target.deferred {
-                await service.syncImagingStudies(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
+                await service.scheduleSync(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
             }
         } catch {
             service.logger.error("indexing DICOM instances failed", metadata: ["error": "\(String(reflecting: error))"])

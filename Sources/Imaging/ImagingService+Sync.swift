@@ -29,7 +29,35 @@ actor StudyLocks {
     }
 }
 
+/// Coalesces the rewrites asked for in quick succession (a modality sending a series one
+/// instance per STOW request): one rewrite per study, `delay` after the first request; a
+/// request arriving once that rewrite has started schedules the next.
+actor StudySyncQueue {
+    var scheduled: Set<String> = []
+
+    func schedule(_ key: String, after delay: Duration, _ work: @escaping @Sendable () async -> Void) {
+        guard scheduled.insert(key).inserted else { return }
+        Task {
+            try? await Task.sleep(for: delay)
+            self.started(key)
+            await work()
+        }
+    }
+
+    func started(_ key: String) { scheduled.remove(key) }
+}
+
 extension ImagingService {
+    /// Rewrites these studies' ImagingStudy shortly, coalescing with other stores into them;
+    /// the index marks them behind until then, so that nothing is lost if the process stops.
+    public func scheduleSync(_ studies: Set<String>, tenant: TenantID) async {
+        for study in studies {
+            await syncQueue.schedule("\(tenant.rawValue)|\(study)", after: .milliseconds(configuration.studySyncDelayMilliseconds)) {
+                await self.syncImagingStudies([study], tenant: tenant)
+            }
+        }
+    }
+
     /// Rewrites the ImagingStudy of each study from the index (or deletes it when the study
     /// has no instance left). Failures are logged: the study stays marked and the sweep
     /// (`syncStaleStudies`) tries again.

@@ -27,7 +27,7 @@ extension ImagingService {
     /// past the per-account limit the oldest sessions close.
     public func openViewerSession(study: String, account: String, caller: Caller) async throws -> ViewerSession {
         let visibleStudy = try await database.read { database in
-            try await database.raw("SELECT s.study_uid FROM dicom_studies s WHERE s.study_uid = \(bind: study) AND " + self.visible(caller)).first()
+            try await database.raw("SELECT s.study_uid FROM dicom_studies s WHERE s.study_uid = \(bind: study) AND " + self.visible(caller, oneStudy: true)).first()
         }
         guard visibleStudy != nil else { throw ServiceError.notFound("Study \(study)") }
         let token = Self.viewerTokenPrefix + Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64URLEncoded

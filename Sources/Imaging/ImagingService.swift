@@ -24,6 +24,9 @@ public struct ImagingConfiguration: Sendable {
     public var viewerSessionLifetime: Int = 3600
     /// Viewer sessions an account may hold at once; opening one more closes the oldest.
     public var viewerSessionsPerAccount: Int = 5
+    /// How long after a store its study's ImagingStudy is rewritten (stores meanwhile share
+    /// the rewrite).
+    public var studySyncDelayMilliseconds: Int = 100
     public init() {}
 }
 
@@ -41,6 +44,7 @@ public final class ImagingService: Sendable {
     let cache: ByteCache
     let accessAudit: AccessAuditWindow
     let studyLocks = StudyLocks()
+    let syncQueue = StudySyncQueue()
 
     public init(
         fhir: FHIRStore, blobs: any BlobStore, keyRing: KeyRing, clock: any WallClock, ids: any IDGenerator,

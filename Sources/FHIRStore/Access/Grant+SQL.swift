@@ -41,7 +41,9 @@ struct GrantSQL {
     }
 
     /// The condition that `column` holds the id of a patient of `set`; nil for every patient.
-    func membership(_ set: PatientSet, column: String) -> SQLQueryString? {
+    /// `correlated` looks each row's patient up (EXISTS) instead of listing the set once (IN):
+    /// cheaper when few rows are tested against a large set, as when one study is opened.
+    func membership(_ set: PatientSet, column: String, correlated: Bool = false) -> SQLQueryString? {
         switch set {
         case .none: return "1 = 0"
         case .all: return nil
@@ -49,7 +51,7 @@ struct GrantSQL {
         case .union(let sets):
             var parts: [SQLQueryString] = []
             for part in sets {
-                guard let condition = membership(part, column: column) else { return nil }
+                guard let condition = membership(part, column: column, correlated: correlated) else { return nil }
                 parts.append(condition)
             }
             return parts.isEmpty ? "1 = 0" : "(" + parts.ored() + ")"
@@ -57,6 +59,16 @@ struct GrantSQL {
             let subject = keys.key("CareTeam", "subject") ?? -1
             let participant = keys.key("CareTeam", "participant") ?? -1
             let status = keys.key("CareTeam", "status") ?? -1
+            if correlated {
+                return """
+                    EXISTS (SELECT 1 FROM fhir_idx_reference cs
+                    JOIN fhir_idx_reference cp ON cp.rid = cs.rid AND cp.pid = \(bind: participant) AND cp.target_type = 'Practitioner'
+                        AND cp.target_id IN (\(practitionerIDs(practitioners)))
+                    JOIN fhir_idx_token cst ON cst.rid = cs.rid AND cst.pid = \(bind: status) AND cst.code = 'active'
+                    JOIN fhir_resources ct ON ct.rid = cs.rid AND ct.tenant_id = \(bind: tenant.rawValue) AND ct.deleted = \(bind: false)
+                    WHERE cs.pid = \(bind: subject) AND cs.target_type = 'Patient' AND cs.target_id = \(unsafeRaw: column))
+                    """
+            }
             return """
                 \(unsafeRaw: column) IN (SELECT cs.target_id FROM fhir_idx_reference cs
                 JOIN fhir_idx_reference cp ON cp.rid = cs.rid AND cp.pid = \(bind: participant) AND cp.target_type = 'Practitioner'
@@ -102,7 +114,8 @@ extension FHIRStore {
         if grant.everything || grant.openTypes.contains(type) { return }
         let refusal = FHIRError.forbidden("You may not write \(type)/\(id): it is outside the records you may change.")
         guard grant.patients != .none, grant.compartmentTypes?.contains(type) ?? true, !patients.isEmpty else { throw refusal }
-        guard let allowed = grantSQL(caller.tenant).membership(grant.patients, column: "p.id") else { return }
+        // One patient per statement: look it up rather than list every patient of the grant.
+        guard let allowed = grantSQL(caller.tenant).membership(grant.patients, column: "p.id", correlated: true) else { return }
         let distinct = Array(Set(patients))
         var granted = 0
         for patient in distinct {
@@ -144,10 +157,10 @@ extension FHIRStore {
     /// The SQL condition that `column` (holding Patient ids) names a patient whose resources of
     /// `type` the grant covers; nil when it covers them all. For modules that keep their own
     /// index of patient data (the DICOM archive) and filter it by the same rules as `/fhir`.
-    public func patientCondition(_ grant: Grant, type: String, tenant: TenantID, column: String) -> SQLQueryString? {
+    public func patientCondition(_ grant: Grant, type: String, tenant: TenantID, column: String, correlated: Bool = false) -> SQLQueryString? {
         if grant.everything || grant.openTypes.contains(type) { return nil }
         guard grant.patients != .none, grant.compartmentTypes?.contains(type) ?? true else { return "1 = 0" }
-        return grantSQL(tenant).membership(grant.patients, column: column)
+        return grantSQL(tenant).membership(grant.patients, column: column, correlated: correlated)
     }
 
     /// Whether the caller may write resources of `type` in the records of every one of

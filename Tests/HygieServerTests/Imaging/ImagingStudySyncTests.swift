@@ -46,6 +46,8 @@ import Testing
                 }
                 try await group.waitForAll()
             }
+            // The rewrites the batches scheduled, or the sweep, bring the study up to date.
+            _ = try await platform.imaging.syncStaleStudies()
             #expect(try await Self.instances(in: study, platform, tenant) == 20)
         }
     }

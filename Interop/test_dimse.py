@@ -23,8 +23,13 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelMove, Verification,
 )
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
 import accounts
 from conftest import Hygie, database_url, free_port
+from test_web_pages import browser, sign_in  # noqa: F401 (the browser fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYGIE_AE = "HYGIE"
@@ -191,10 +196,12 @@ def test_pynetdicom_store_statuses_follow_the_access_rules(net):
     changed = copy.deepcopy(mine)
     changed.SeriesDescription = "changed"
     assert assoc.send_c_store(changed).Status == 0x0111
-    # Another hospital's patient, and a PatientID no patient has: not authorised.
+    # Another hospital's patient: not authorised. A PatientID no patient has: held for the
+    # hospital's technologists to reconcile (see below), seen by nobody else meanwhile.
     assert assoc.send_c_store(theirs).Status == 0x0124
-    assert assoc.send_c_store(unmatched).Status == 0x0124
+    assert assoc.send_c_store(unmatched).Status == 0x0000
     assoc.release()
+    assert qido(net, net.physician, "/dicomweb/instances", SOPInstanceUID=unmatched.SOPInstanceUID) == []
     # The other hospital's modality may not file images for this hospital's patient either.
     stranger = association(net, "STRANGER", [CTImageStorage])
     intruder = ct_series(net.patient, count=1)[0]
@@ -429,3 +436,48 @@ def test_hygie_pacs_import_from_the_command_line(net, remote):
     assert "1 studies, 2 instances received, 0 failed" in result.stdout
     for dataset in remote[3:]:
         assert qido(net, net.physician, "/dicomweb/instances", SOPInstanceUID=dataset.SOPInstanceUID) != []
+
+
+def test_held_images_are_reconciled_by_the_hospitals_technologists(net):
+    held = ct_series("WHO-IS-THIS", count=2, name="Inconnu^Patient")
+    assoc = association(net, "MODALITY1", [CTImageStorage])
+    for dataset in held:
+        assert assoc.send_c_store(dataset).Status == 0x0000
+    assoc.release()
+    study = held[0].StudyInstanceUID
+    technologist, other_technologist = login(net.hygie.root, "tech.dimse1"), login(net.hygie.root, "tech.dimse2")
+    listed = accounts.call(net.hygie.root, "GET", "/api/v1/imaging/unmatched", technologist).json()["items"]
+    assert study in [item["uid"] for item in listed] and next(i for i in listed if i["uid"] == study)["patientId"] == "WHO-IS-THIS"
+    assert study not in [item["uid"] for item in accounts.call(net.hygie.root, "GET", "/api/v1/imaging/unmatched", other_technologist).json()["items"]]
+    assert accounts.call(net.hygie.root, "GET", "/api/v1/imaging/unmatched", net.physician).status_code == 403
+    # Another hospital's technologist cannot file it; nobody files it under a patient they may not write for.
+    assert accounts.call(net.hygie.root, "POST", f"/api/v1/imaging/unmatched/{study}/assign", other_technologist,
+                         json={"patient": net.other_patient}).status_code == 404
+    assert accounts.call(net.hygie.root, "POST", f"/api/v1/imaging/unmatched/{study}/assign", technologist,
+                         json={"patient": net.other_patient}).status_code == 403
+    filed = accounts.call(net.hygie.root, "POST", f"/api/v1/imaging/unmatched/{study}/assign", technologist, json={"patient": net.patient})
+    assert filed.status_code == 204, filed.text
+    assert len(qido(net, net.physician, f"/dicomweb/studies/{study}/instances")) == 2
+    imaging = requests.get(f"{net.hygie.root}/fhir/ImagingStudy/{study}", headers={"Authorization": f"Bearer {net.physician}"})
+    assert imaging.status_code == 200 and imaging.json()["subject"]["reference"] == f"Patient/{net.patient}"
+    assert study not in [item["uid"] for item in accounts.call(net.hygie.root, "GET", "/api/v1/imaging/unmatched", technologist).json()["items"]]
+
+
+def test_the_reconciliation_page(net, browser):  # noqa: F811
+    held = ct_series("LOST-0042", count=1, name="Perdu^Examen")
+    assoc = association(net, "MODALITY1", [CTImageStorage])
+    assert assoc.send_c_store(held[0]).Status == 0x0000
+    assoc.release()
+    browser.delete_all_cookies()
+    sign_in(browser, net.hygie.root, "tech.dimse1", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(net.hygie.root + "/imaging/unmatched")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Images à rapprocher"
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-study='{held[0].StudyInstanceUID}']")
+    assert "LOST-0042" in row.text and "Perdu Examen" in row.text
+    row.find_element(By.NAME, "patient").send_keys(net.patient)
+    row.find_element(By.CLASS_NAME, "assign").click()
+    status = WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CSS_SELECTOR, "[role=status]")))
+    assert status.text == "L'examen a été classé dans le dossier du patient."
+    assert not browser.find_elements(By.CSS_SELECTOR, f"tr[data-study='{held[0].StudyInstanceUID}']")
+    assert len(qido(net, net.physician, f"/dicomweb/studies/{held[0].StudyInstanceUID}/instances")) == 1

@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending]
+    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -96,4 +96,16 @@ public enum ImagingMigrations {
             ]
         },
         down: { _ in ["DROP TABLE dicom_audit_pending"] })
+
+    /// Studies no patient matched are held under the hospital of the modality that sent them,
+    /// for its technologists to reconcile.
+    static let unmatched = Migration(
+        id: 404, name: "DICOM studies held for reconciliation",
+        up: { _ in
+            [
+                "ALTER TABLE dicom_studies ADD COLUMN hospital_ref TEXT",
+                "CREATE INDEX dicom_studies_unmatched ON dicom_studies (tenant_id, hospital_ref, patient_ref)",
+            ]
+        },
+        down: { _ in ["DROP INDEX dicom_studies_unmatched", "ALTER TABLE dicom_studies DROP COLUMN hospital_ref"] })
 }

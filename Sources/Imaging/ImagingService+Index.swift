@@ -83,11 +83,11 @@ extension ImagingService {
                     """
                     INSERT INTO dicom_studies (tenant_id, study_uid, patient_ref, imaging_study_id, patient_id, issuer, patient_name, patient_name_key,
                         patient_name_words, birth_date, sex, study_date, study_time, accession, study_id, referring, referring_key, description,
-                        created_at, updated_at, change_seq)
+                        created_at, updated_at, change_seq, hospital_ref)
                     VALUES (\(bind: t), \(bind: i.studyUID), \(bind: instance.patient), \(bind: i.studyUID), \(bind: i.patientID), \(bind: i.issuer),
                         \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
                         \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
-                        \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1)
+                        \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1, \(bind: instance.heldFor))
                     ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
                         patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref), change_seq = dicom_studies.change_seq + 1
                     """

@@ -59,12 +59,16 @@ public struct StoreTarget: Sendable {
     /// after every instance; until then the index says what is owed (`change_seq`,
     /// `dicom_audit_pending`), so that a crash loses neither (the sweep settles them).
     public var deferred = false
+    /// The hospital under which images no patient matches are held for reconciliation (a
+    /// modality's service account); nil: such images are refused (people file under a patient).
+    public var holdsUnmatchedFor: String?
 
-    public init(caller: Caller, study: String? = nil, patient: String? = nil, deferred: Bool = false) {
+    public init(caller: Caller, study: String? = nil, patient: String? = nil, deferred: Bool = false, holdsUnmatchedFor: String? = nil) {
         self.caller = caller
         self.study = study
         self.patient = patient
         self.deferred = deferred
+        self.holdsUnmatchedFor = holdsUnmatchedFor
     }
 }
 
@@ -90,6 +94,8 @@ public struct StoreBatch: Sendable {
         var digest: String
         var metadata: [UInt8]
         var replacing: Bool
+        /// Held for reconciliation under this hospital (no patient matched).
+        var heldFor: String?
     }
 
     init(service: ImagingService, target: StoreTarget) {
@@ -172,16 +178,18 @@ public struct StoreBatch: Sendable {
         let json = DICOMJSON.encode(file.dataSet, bulkData: ImagingService.bulkDataLocator(study: index.studyUID, series: index.seriesUID, sop: index.sopUID))
         let metadata = try await service.seal(json, tenant: tenant, sop: index.sopUID)
         try await service.blobs.put(key, bytes)
-        pending.append(PendingInstance(index: index, patient: patient, blobKey: key, size: bytes.count, digest: digest, metadata: metadata, replacing: replacing))
+        pending.append(PendingInstance(
+            index: index, patient: patient, blobKey: key, size: bytes.count, digest: digest, metadata: metadata, replacing: replacing,
+            heldFor: patient == nil ? target.holdsUnmatchedFor : nil))
         result.stored.append(StoredInstance(sopClass: index.sopClass, sopInstance: index.sopUID, study: index.studyUID, series: index.seriesUID))
     }
 
     /// Refuses an instance the caller may not file: a patient they may not write for, or no
-    /// patient at all (unmatched images are for the archive's own service accounts).
+    /// patient at all (unmatched images are held only for modalities, and system clients).
     mutating func checkWrite(patient: String?, index: IndexedInstance) async throws {
         let caller = target.caller
         guard let patient else {
-            guard caller.write.everything else {
+            guard caller.write.everything || target.holdsUnmatchedFor != nil else {
                 throw FailedInstance(
                     sopClass: index.sopClass, sopInstance: index.sopUID, reason: FailedInstance.notAuthorized,
                     message: "No patient of Hygie has PatientID \"\(index.patientID)\": file the images under a patient you follow.")

@@ -32,6 +32,8 @@ public struct AuditRecord: Sendable, Equatable {
         case query = "110112"
         case studyDeleted = "110105"
         case export = "110106"
+        /// A study filed under its patient by reconciliation.
+        case patientRecord = "110110"
 
         var display: String {
             switch self {
@@ -40,6 +42,7 @@ public struct AuditRecord: Sendable, Equatable {
             case .query: "Query"
             case .studyDeleted: "DICOM Study Deleted"
             case .export: "Export"
+            case .patientRecord: "Patient Record"
             }
         }
     }

@@ -90,6 +90,20 @@ extension APIController {
             _ = try await principal(request, context)
             return try json(OHIFDataSource(base: viewerLinks.publicBaseURL + "/dicomweb"))
         })
+        // Studies no patient matched, held for the technologists of the hospital that received them.
+        api.get("imaging/unmatched", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let hospital = try Self.reconciler(principal)
+            let held = try await imaging.unmatchedStudies(hospital: hospital, tenant: principal.tenant)
+            return try json(ListView(items: held, total: held.count))
+        })
+        api.post("imaging/unmatched/:uid/assign", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let hospital = try Self.reconciler(principal)
+            let body = try await decode(AssignBody.self, request, context)
+            try await imaging.reconcile(study: try context.parameters.require("uid"), patient: body.patient, hospital: hospital, caller: Policy.caller(principal))
+            return Response(status: .noContent)
+        })
         // Pulls a patient's studies from a configured PACS (C-FIND, then C-MOVE to Hygie);
         // what arrives is filed with the caller's rights, under `patient` when given.
         api.post("imaging/import", use: wrap { request, context in
@@ -114,6 +128,14 @@ extension APIController {
         })
     }
 
+    /// Reconciliation is the technologists' work, within their hospital.
+    static func reconciler(_ principal: Principal) throws -> String {
+        guard principal.role == .radiotherapyTechnologist, let hospital = principal.hospital else {
+            throw ServiceError(403, "forbidden", "Held images are reconciled by the technologists of the hospital that received them.")
+        }
+        return hospital
+    }
+
     static func download(_ export: AnonymizedExport) -> Response {
         Response(
             status: .ok,
@@ -131,6 +153,10 @@ struct ViewerLinks: Sendable {
     var publicBaseURL: String
     /// A configured OHIF viewer (its `/viewer` URL); nil: the built-in viewer.
     var ohifURL: String?
+}
+
+struct AssignBody: Decodable {
+    var patient: String
 }
 
 struct ImportBody: Decodable {

@@ -37,8 +37,11 @@ public final class ArchiveNode: DIMSEServiceProvider {
 
     /// The grants of a peer's service account, or nil when it has none (unknown or disabled).
     func caller(of peer: DICOMPeer, address: String?) async throws -> Caller? {
-        guard let principal = try await identity.servicePrincipal(username: peer.account, tenant: tenant, address: address) else { return nil }
-        return Policy.caller(principal)
+        try await principal(of: peer, address: address).map(Policy.caller)
+    }
+
+    func principal(of peer: DICOMPeer, address: String?) async throws -> Principal? {
+        try await identity.servicePrincipal(username: peer.account, tenant: tenant, address: address)
     }
 
     public func associate(_ request: AssociateRequest, remoteAddress: String?) async throws -> any DIMSESession {
@@ -46,11 +49,14 @@ public final class ArchiveNode: DIMSEServiceProvider {
         guard let peer = peer(request.callingAE) else { throw AssociateReject.callingAETitleNotRecognized }
         // A peer configured by address must call from it.
         if Self.isAddress(peer.host), let remoteAddress, remoteAddress != peer.host { throw AssociateReject.callingAETitleNotRecognized }
-        guard let caller = try await caller(of: peer, address: remoteAddress) else {
+        guard let principal = try await principal(of: peer, address: remoteAddress) else {
             logger.warning("DICOM peer's service account is missing or disabled", metadata: ["calling_ae": "\(peer.aeTitle)", "account": "\(peer.account)"])
             throw AssociateReject.callingAETitleNotRecognized
         }
-        return ArchiveSession(node: self, peer: peer, caller: caller, touched: StudiesTouched(), store: AssociationStore(imaging.startBatch(StoreTarget(caller: caller, deferred: true))))
+        let caller = Policy.caller(principal)
+        // A modality bound to a hospital has what no patient matches held there for its technologists.
+        let target = StoreTarget(caller: caller, deferred: true, holdsUnmatchedFor: principal.role.isBoundToHospital ? principal.hospital : nil)
+        return ArchiveSession(node: self, peer: peer, caller: caller, touched: StudiesTouched(), store: AssociationStore(imaging.startBatch(target)))
     }
 
     static func isAddress(_ host: String) -> Bool {

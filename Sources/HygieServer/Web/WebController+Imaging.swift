@@ -50,6 +50,24 @@ extension WebController {
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
             }
         })
+        router.get("/imaging/unmatched", use: page { request, context in
+            try await signedIn(request, context) { session in try await unmatchedPage(request, session) }
+        })
+        router.post("/imaging/unmatched/assign", use: page { request, context in
+            try await signedIn(request, context, form: true) { session, form in
+                guard let hospital = session.account.hospital, session.account.role == .radiotherapyTechnologist else {
+                    return errorPage(request, session, "error_forbidden", .forbidden)
+                }
+                do {
+                    try await imaging.reconcile(
+                        study: form["study"] ?? "", patient: (form["patient"] ?? "").trimmingCharacters(in: .whitespaces), hospital: hospital,
+                        caller: try await webCaller(session, context))
+                } catch let error as ServiceError {
+                    return try await unmatchedPage(request, session, error: message(error, request))
+                }
+                return Response.redirect(to: "/imaging/unmatched?done=1", type: .found)
+            }
+        })
         router.get("/viewer", use: page { request, _ in
             // The page holds no data: the viewer session token in the URL fragment opens the study.
             render("viewer", title: "viewer_title", request, session: nil, ["viewer": true])
@@ -91,6 +109,23 @@ extension WebController {
             "imaging", title: "imaging_title", request, session: session,
             ["studies": rows, "query": text, "patient": patient ?? "", "canUpload": canUpload, "next": next as Any,
              "uploadTitle": renderer.text("imaging_upload", language)])
+    }
+
+    /// The studies held for the technologist's hospital, each with a form to file it under a
+    /// patient.
+    func unmatchedPage(_ request: Request, _ session: WebSession, error: String? = nil) async throws -> Response {
+        guard let hospital = session.account.hospital, session.account.role == .radiotherapyTechnologist else {
+            return errorPage(request, session, "error_forbidden", .forbidden)
+        }
+        let held = try await imaging.unmatchedStudies(hospital: hospital, tenant: session.account.tenant)
+        let rows: [[String: Any]] = held.map { study in
+            [
+                "uid": study.uid, "patientName": study.patientName.replacingOccurrences(of: "^", with: " "), "patientId": study.patientId,
+                "date": Self.displayDate(study.date), "description": study.description, "instances": study.instanceCount,
+            ]
+        }
+        let flash = request.uri.queryParameters["done"] != nil ? renderer.text("unmatched_done", WebRenderer.language(request)) : nil
+        return render("unmatched", title: "unmatched_title", request, session: session, ["studies": rows], error: error, flash: flash)
     }
 
     static let studiesPerPage = 20

@@ -164,7 +164,8 @@ struct WebController: Sendable {
         case .physician:
             items += [("/patients", "nav_my_patients"), ("/appointments", "nav_my_appointments"), ("/availability", "nav_availability"), ("/imaging", "nav_imaging")]
         case .patient: items += [("/portal", "nav_portal"), ("/appointments/request", "nav_request"), ("/imaging", "nav_my_images")]
-        case .nurse, .radiotherapyTechnologist, .medicalPhysicist, .dosimetrist, .coordinator: items += [("/imaging", "nav_imaging")]
+        case .radiotherapyTechnologist: items += [("/imaging", "nav_imaging"), ("/imaging/unmatched", "nav_unmatched")]
+        case .nurse, .medicalPhysicist, .dosimetrist, .coordinator: items += [("/imaging", "nav_imaging")]
         default: break
         }
         if [.secretary, .physician, .patient].contains(account.role) { items.append(("/notifications", "nav_notifications")) }

@@ -5,7 +5,9 @@ import FHIR
 import FHIRStore
 import Hummingbird
 import Identity
+import Imaging
 import Logging
+import Scheduling
 import ServiceLifecycle
 import Storage
 
@@ -43,14 +45,23 @@ public func buildApplication(
             """)
     }
     let router = try await makeRouter(platform: platform, configuration: configuration, environment: environment, logger: logger)
-    // Shut down in reverse order: the slot job stops before the store it uses closes.
+    // Shut down in reverse order: the jobs stop before the store they use closes.
     var services: [any Service] = [platform.store]
     if configuration.slotHorizonInterval > 0 {
-        services.append(
-            SlotHorizonService(
-                scheduling: platform.scheduling, tenant: configuration.defaultTenant, interval: configuration.slotHorizonInterval, logger: logger))
+        // Keeps published slots `horizon_days` ahead as days pass.
+        let scheduling = platform.scheduling
+        let tenant = configuration.defaultTenant
+        services.append(PeriodicJob(name: "extending slot horizons", interval: configuration.slotHorizonInterval, logger: logger) {
+            try await scheduling.extendHorizons(tenant: tenant)
+        })
     }
-    services.append(ImagingSyncService(imaging: platform.imaging, interval: 60, logger: logger))
+    // Rewrites the ImagingStudy resources and audit records a crash or a failed rewrite left owed.
+    let imaging = platform.imaging
+    let sweepLogger = logger
+    services.append(PeriodicJob(name: "the ImagingStudy sweep", interval: 60, logger: logger) {
+        let rewritten = try await imaging.syncStaleStudies()
+        if rewritten > 0 { sweepLogger.notice("rewrote ImagingStudy resources behind their index", metadata: ["studies": "\(rewritten)"]) }
+    })
     if let port = configuration.dicomPort {
         services.append(
             DICOMNetworkService(server: DIMSEServer(host: configuration.host, port: port, provider: platform.dicomNode, logger: logger)))

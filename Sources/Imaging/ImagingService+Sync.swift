@@ -76,7 +76,11 @@ extension ImagingService {
     public func finishDeferred(_ studies: Set<String>, tenant: TenantID) async {
         await syncImagingStudies(studies, tenant: tenant)
         do {
-            try await writePendingAudits(tenant: tenant, studies: studies, before: nil)
+            // In slices: an association may have filled thousands of one-instance studies.
+            let all = studies.sorted()
+            for start in stride(from: 0, to: all.count, by: 500) {
+                try await writePendingAudits(tenant: tenant, studies: Set(all[start..<min(start + 500, all.count)]), before: nil)
+            }
         } catch {
             logger.error("writing the DICOM audit records of an association failed", metadata: ["error": "\(String(reflecting: error))"])
         }

@@ -49,6 +49,8 @@ import Testing
             // The rewrites the batches scheduled, or the sweep, bring the study up to date.
             _ = try await platform.imaging.syncStaleStudies()
             #expect(try await Self.instances(in: study, platform, tenant) == 20)
+            // Let the scheduled rewrites run (they find nothing owed) before the store closes.
+            try await Task.sleep(for: .milliseconds(300))
         }
     }
 

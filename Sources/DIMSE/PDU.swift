@@ -97,10 +97,8 @@ public struct AssociateReject: Sendable, Equatable, Error {
 
     public static let callingAETitleNotRecognized = AssociateReject(result: 1, source: 1, reason: 3)
     public static let calledAETitleNotRecognized = AssociateReject(result: 1, source: 1, reason: 7)
-    public static let noReasonGiven = AssociateReject(result: 1, source: 1, reason: 1)
     public static let applicationContextNotSupported = AssociateReject(result: 1, source: 1, reason: 2)
     public static let protocolVersionNotSupported = AssociateReject(result: 1, source: 2, reason: 2)
-    public static let temporaryCongestion = AssociateReject(result: 2, source: 3, reason: 1)
 }
 
 /// One presentation data value item of a P-DATA-TF (PS3.8 §9.3.5.1, Annex E.2).

@@ -70,13 +70,6 @@ extension ImagingService {
         return ViewerGrant(account: try row.decode(column: "account_id", as: String.self), study: try row.decode(column: "study_uid", as: String.self))
     }
 
-    /// Closes a viewer session (the viewer's "close", or sign-out).
-    public func closeViewerSession(token: String) async throws {
-        try await database.transaction { database in
-            try await database.raw("DELETE FROM dicom_viewer_sessions WHERE token_hash = \(bind: Self.hash(token))").run()
-        }
-    }
-
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -89,7 +89,6 @@ extension WebController {
         query.limit = Self.studiesPerPage + 1
         query.offset = offset
         let studies = try await imaging.studies(query, caller: caller)
-        let language = WebRenderer.language(request)
         let rows: [[String: Any]] = studies.prefix(Self.studiesPerPage).map { study in
             [
                 "uid": study.uid, "patientName": study.patientName.replacingOccurrences(of: "^", with: " "), "patient": study.patient ?? "",
@@ -107,8 +106,7 @@ extension WebController {
         }
         return render(
             "imaging", title: "imaging_title", request, session: session,
-            ["studies": rows, "query": text, "patient": patient ?? "", "canUpload": canUpload, "next": next as Any,
-             "uploadTitle": renderer.text("imaging_upload", language)])
+            ["studies": rows, "query": text, "patient": patient ?? "", "canUpload": canUpload, "next": next as Any])
     }
 
     /// The studies held for the technologist's hospital, each with a form to file it under a

@@ -139,9 +139,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Pathways",
+            dependencies: [
+                "Core", "Storage", "FHIR", "FHIRStore", "Access",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "HygieServer",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "DIMSE", "Imaging",
+                "Core", "Storage", "FHIR", "FHIRStore", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "DIMSE", "Imaging", "Pathways",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -179,6 +189,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strictSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DIMSE", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Core"], swiftSettings: strictSettings),
+        .testTarget(name: "PathwaysTests", dependencies: ["Pathways", "Access"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "Core", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],
@@ -187,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "HygieServerTests",
             dependencies: [
-                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "Imaging",
+                "HygieServer", "FHIRStore", "FHIR", "Storage", "Core", "SyntheticData", "Access", "Identity", "Mail", "Scheduling", "Records", "DICOM", "Imaging", "Pathways",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

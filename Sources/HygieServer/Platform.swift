@@ -6,6 +6,7 @@ import Identity
 import Imaging
 import Logging
 import Mail
+import Pathways
 import Records
 import Scheduling
 import Storage
@@ -40,12 +41,13 @@ public struct Platform: Sendable {
     public let scheduling: SchedulingService
     public let records: RecordsService
     public let imaging: ImagingService
+    public let pathways: PathwaysService
     /// Hygie's DICOM application entity (DIMSE provider, C-MOVE sender, PACS imports).
     public let dicomNode: ArchiveNode
 
     /// Every migration, in order. Modules own their tables; ids are unique across them.
     public static let migrations: [Migration] = [KeyRing.migration] + FHIRStoreMigrations.all + IdentityMigrations.all + SchedulingMigrations.all
-        + ImagingMigrations.all
+        + ImagingMigrations.all + PathwaysMigrations.all
 
     /// Opens the configured database, creating `./data` (and its blob directory) for the
     /// embedded one.
@@ -88,12 +90,13 @@ public struct Platform: Sendable {
             let imaging = ImagingService(
                 fhir: fhir, blobs: blobs, keyRing: keyRing, clock: environment.clock, ids: environment.ids, configuration: imagingConfiguration,
                 logger: logger)
+            let pathways = PathwaysService(fhir: fhir, keyRing: keyRing, clock: environment.clock, ids: environment.ids, logger: logger)
             let dicomNode = ArchiveNode(
                 imaging: imaging, identity: identity, tenant: configuration.defaultTenant, aeTitle: configuration.dicomAETitle,
                 peers: configuration.dicomPeers, logger: logger)
             return Platform(
                 store: store, keyRing: keyRing, fhir: fhir, identity: identity, scheduling: scheduling, records: records, imaging: imaging,
-                dicomNode: dicomNode)
+                pathways: pathways, dicomNode: dicomNode)
         } catch {
             await store.close()
             throw error

@@ -76,6 +76,15 @@ public final class KeyRing: Sendable {
         self.idGenerator = idGenerator
     }
 
+    /// 32 bytes derived from the master key for one purpose and tenant (HKDF-SHA256, RFC 5869):
+    /// keys that must survive restarts without being stored, such as the seed of the key that
+    /// signs pathway validations.
+    public func derivedSecret(purpose: String, tenant: TenantID) -> Data {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: master, info: Data("hygie|\(purpose)|\(tenant.rawValue)".utf8), outputByteCount: 32)
+        return derived.withUnsafeBytes { Data($0) }
+    }
+
     /// The key new values of `tenant` are sealed with; created on first use.
     public func activeKey(for tenant: TenantID) async throws -> DataKey {
         if let id = active.withLock({ $0[tenant] }), let key = keys.withLock({ $0[id] }) { return key }

@@ -28,11 +28,16 @@ extension FHIRStore {
 
     /// Every match of a search run as the server (all pages, up to `limit`).
     public func searchAll(_ type: String, _ parameters: [(String, String)], tenant: TenantID, limit: Int = 10_000) async throws -> [StoredResource] {
+        try await searchAll(type, parameters, caller: .system(tenant), limit: limit)
+    }
+
+    /// Every match `caller` may see, following the pages.
+    public func searchAll(_ type: String, _ parameters: [(String, String)], caller: Caller, limit: Int = 10_000) async throws -> [StoredResource] {
         var query = try SearchQuery.parse(resourceType: type, parameters: parameters + [("_count", "1000")])
         query.total = TotalMode.none
         var found: [StoredResource] = []
         while true {
-            let page = try await search(query, as: .system(tenant))
+            let page = try await search(query, as: caller)
             found += page.matches
             guard let next = page.nextCursor, found.count < limit else { return found }
             query.cursor = next

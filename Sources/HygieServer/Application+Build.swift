@@ -92,7 +92,8 @@ func makeRouter(
     let renderer = try await WebRenderer.load()
     let resetMail = PasswordResetMail(identity: platform.identity, mailer: environment.mailer(for: configuration), renderer: renderer, logger: logger)
     APIController(
-        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, dicomNode: platform.dicomNode,
+        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, pathways: platform.pathways,
+        dicomNode: platform.dicomNode,
         viewerLinks: ViewerLinks(publicBaseURL: configuration.resolvedBaseURL, ohifURL: configuration.ohifViewerURL),
         store: platform.fhir, tenant: configuration.defaultTenant, breakGlassDuration: configuration.breakGlassDuration,
         resetMail: resetMail, logger: logger

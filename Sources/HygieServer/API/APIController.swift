@@ -8,6 +8,7 @@ import Identity
 import Imaging
 import Logging
 import NIOCore
+import Pathways
 import FHIRStore
 import Records
 import Scheduling
@@ -20,6 +21,7 @@ struct APIController {
     let scheduling: SchedulingService
     let records: RecordsService
     let imaging: ImagingService
+    let pathways: PathwaysService
     let dicomNode: ArchiveNode
     let viewerLinks: ViewerLinks
     let store: FHIRStore
@@ -190,6 +192,7 @@ struct APIController {
         addSchedulingRoutes(to: api)
         addRecordRoutes(to: api)
         addImagingRoutes(to: api)
+        addPathwayRoutes(to: api)
     }
 
     // MARK: plumbing

@@ -93,7 +93,7 @@ extension PathwaysService {
             ],
         ]
         if let from, version > 1 {
-            provenance["entity"] = [["role": "revision", "what": ["reference": .string("Task/\(taskID)/_history/\(version - 1)")], "display": .string(from.code)]]
+            provenance["entity"] = [["role": "revision", "what": ["reference": .string("Task/\(taskID)/_history/\(version - 1)"), "display": .string(from.code)]]]
         }
         if let comment { provenance["reason"] = [["text": .string(comment)]] }
         return .object(provenance)

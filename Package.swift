@@ -138,10 +138,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "PDF", swiftSettings: strictSettings),
         .target(
             name: "Pathways",
             dependencies: [
-                "Core", "Storage", "FHIR", "FHIRStore", "Access",
+                "Core", "Storage", "FHIR", "FHIRStore", "Access", "PDF",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -190,6 +191,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DIMSE", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Core"], swiftSettings: strictSettings),
         .testTarget(name: "PathwaysTests", dependencies: ["Pathways", "Access"], swiftSettings: strictSettings),
+        .testTarget(name: "PDFTests", dependencies: ["PDF"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "Core", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],

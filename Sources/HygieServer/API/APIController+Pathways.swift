@@ -1,6 +1,7 @@
 import Access
 import Core
 import FHIR
+import FHIRStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -58,6 +59,46 @@ extension APIController {
                 CaseDetailView.SessionView(
                     id: session.id, number: session.number, performed: session.performed, machine: session.machine, practitioner: session.performer,
                     checklist: session.checklist.sorted()), status: .created)
+        })
+        api.get("pathways/cases/:id/comments", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            return try json(["items": try await pathways.comments(try context.parameters.require("id"), by: principal).map(CommentView.init)])
+        })
+        api.post("pathways/cases/:id/comments", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(CommentBody.self, request, context)
+            guard let visibility = CommentVisibility(rawValue: body.visibility ?? "team") else {
+                throw ServiceError.invalid("\"visibility\" is team, physicists or physicians.")
+            }
+            let attachments = try (body.attachments ?? []).map { attachment in
+                guard let data = Data(base64Encoded: attachment.data) else { throw ServiceError.invalid("An attachment's \"data\" is not base64.") }
+                return CaseComment.Attachment(contentType: attachment.content_type, title: attachment.title ?? "", data: data)
+            }
+            let comment = try await pathways.comment(
+                try context.parameters.require("id"), text: body.text, visibility: visibility, mentions: body.mentions ?? [], attachments: attachments,
+                by: principal)
+            return try json(CommentView(comment), status: .created)
+        })
+        api.get("pathways/staff", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let members = try await pathways.department(matching: request.uri.queryParameters["q"].map(String.init), by: principal)
+            return try json(["items": members.map { ["practitioner": $0.practitioner, "name": $0.name, "role": $0.role.rawValue] }])
+        })
+        api.get("pathways/cases/:id/fhir", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let bundle = try await pathways.exportBundle(try context.parameters.require("id"), baseURL: store.baseURL, by: principal)
+            return Response(
+                status: .ok, headers: [.contentType: "application/fhir+json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(bundle))))
+        })
+        api.get("pathways/cases/:id/export.pdf", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let id = try context.parameters.require("id")
+            let pdf = try await pathways.exportPDF(id, by: principal)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/pdf", .contentDisposition: "attachment; filename=\"dossier-\(id).pdf\"", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: pdf)))
         })
         api.get("pathways/signing-key", use: wrap { request, context in
             let principal = try await principal(request, context)

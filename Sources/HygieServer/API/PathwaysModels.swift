@@ -297,3 +297,44 @@ struct ChecklistDefinitionBody: Decodable {
     let stage: String
     let items: [ChecklistItemBody]
 }
+
+struct CommentBody: Decodable {
+    struct Attachment: Decodable {
+        let content_type: String
+        let title: String?
+        /// Base64.
+        let data: String
+    }
+
+    let text: String
+    let visibility: String?
+    /// Practitioner ids of the colleagues mentioned.
+    let mentions: [String]?
+    let attachments: [Attachment]?
+}
+
+struct CommentView: Encodable {
+    struct Attachment: Encodable {
+        let content_type: String
+        let title: String
+        let size: Int
+    }
+
+    let id: String
+    let author: String?
+    let sent: String
+    let text: String
+    let visibility: String
+    let mentions: [String]
+    let attachments: [Attachment]
+
+    init(_ comment: CaseComment) {
+        id = comment.id
+        author = comment.author
+        sent = comment.sent
+        text = comment.text
+        visibility = comment.visibility.rawValue
+        mentions = comment.mentions
+        attachments = comment.attachments.map { Attachment(content_type: $0.contentType, title: $0.title, size: $0.data.count) }
+    }
+}

@@ -1,14 +1,24 @@
 """The radiotherapy pathway's exports (issue 6), judged by third-party tools: the case's PDF
 passes `qpdf --check` and `pdftotext` reads its history back, accents included; the FHIR
 export validates, resource by resource, with fhir.resources (whose R4B models are the
-nearest it has to R4: nothing the export holds differs between them)."""
+nearest it has to R4: nothing the export holds differs between them). In Chromium, a card
+dragged to a stage it may not enter stays put with the reasons in plain words, moves once its
+checklist is ticked, and a colleague mentioned in a comment finds the notification."""
+import os
 import re
 import subprocess
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
 
 import accounts
+from conftest import ROOT
+from test_web_pages import browser, sign_in  # noqa: F401 (the browser fixture)
+
+ARTEFACTS = os.environ.get("HYGIE_ARTEFACTS", os.path.join(ROOT, ".build", "artefacts"))
 
 
 def staff(root, admin, username, role, **extra):
@@ -98,3 +108,98 @@ def test_the_fhir_export_validates_with_fhir_resources(case):
     task = bundle.entry[1].resource
     assert task.businessStatus.coding[0].code == "in-treatment"
     assert all(p.signature[0].sigFormat == "application/jose" for p in (e.resource for e in bundle.entry) if p.get_resource_type() == "Provenance")
+
+
+DRAG = """
+const [card, column] = arguments;
+const transfer = new DataTransfer();
+for (const [target, type] of [[card, 'dragstart'], [column, 'dragover'], [column, 'drop'], [card, 'dragend']]) {
+  target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def board(hygie):
+    hygie.auth
+    root = hygie.root
+    base = accounts.deployment(root, "rt2")
+    admin = base["admin"]
+    staff(root, admin, "manip.rt2", "radiotherapy-technologist")
+    staff(root, admin, "dosi.rt2", "dosimetrist")
+    oncologist_id, _ = staff(root, admin, "onco.rt2", "physician", specialty="radiation-oncology")
+    secretary = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "sec.rt2", "password": accounts.PASSWORD}).json()["access_token"]
+    patient = accounts.created(accounts.call(root, "POST", "/api/v1/patients", secretary, json={
+        "username": "marc.rt2", "family": "Girard", "given": "Marc", "physicians": [oncologist_id]}))["patient"]
+    technologist = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "manip.rt2", "password": accounts.PASSWORD}).json()["access_token"]
+    opened = accounts.created(accounts.call(root, "POST", "/api/v1/pathways/cases", technologist, json={"patient": patient, "pathology": "ORL"}))
+    return {"root": root, "id": opened["id"]}
+
+
+def card_in(browser, stage, case_id):
+    return browser.find_elements(By.CSS_SELECTOR, f'.column[data-stage="{stage}"] .case-card[data-case="{case_id}"]')
+
+
+def test_a_refused_drag_is_explained_then_the_checklist_is_completed_and_the_card_moves(hygie, browser, board):
+    root, case_id = board["root"], board["id"]
+    browser.delete_all_cookies()
+    sign_in(browser, root, "onco.rt2", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(root + "/pathways")
+    card = browser.find_element(By.CSS_SELECTOR, f'.case-card[data-case="{case_id}"]')
+    assert card.find_element(By.CLASS_NAME, "case-label").text.startswith("MG")  # pseudonymised: initials, never the name
+    assert "Girard" not in browser.find_element(By.ID, "board").text
+    browser.execute_script(DRAG, card, browser.find_element(By.CSS_SELECTOR, '.column[data-stage="prescription-validated"]'))
+    message = WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.ID, "board-message")))
+    assert "« Identité vérifiée » n'est pas cochée" in message.text
+    assert "« Examens importés » n'est pas cochée" in message.text
+    assert card_in(browser, "to-prepare", case_id)
+
+    # The technologist ticks the checklist on the case page.
+    browser.delete_all_cookies()
+    sign_in(browser, root, "manip.rt2", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(f"{root}/pathways/cases/{case_id}")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Marc Girard")
+    checklist = browser.find_element(By.CSS_SELECTOR, 'form.checklist[data-stage="to-prepare"]')
+    for item in ("identity-verified", "imaging-imported"):
+        checklist.find_element(By.CSS_SELECTOR, f'input[value="{item}"][type=checkbox]').click()
+    checklist.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 10).until(ready.url_contains("#checklists"))
+    assert browser.find_element(By.CSS_SELECTOR, 'form.checklist[data-stage="to-prepare"] input[value="identity-verified"][type=checkbox]').is_selected()
+
+    # The oncologist drags again: the card lands in "Prescription validée".
+    browser.delete_all_cookies()
+    sign_in(browser, root, "onco.rt2", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(root + "/pathways")
+    card = browser.find_element(By.CSS_SELECTOR, f'.case-card[data-case="{case_id}"]')
+    browser.execute_script(DRAG, card, browser.find_element(By.CSS_SELECTOR, '.column[data-stage="prescription-validated"]'))
+    WebDriverWait(browser, 10).until(lambda driver: card_in(driver, "prescription-validated", case_id))
+    assert not browser.find_element(By.ID, "board-message").is_displayed()
+    os.makedirs(ARTEFACTS, exist_ok=True)
+    browser.save_screenshot(os.path.join(ARTEFACTS, "pathway-board.png"))
+
+
+def test_a_mentioned_colleague_sees_the_notification(hygie, browser, board):
+    root, case_id = board["root"], board["id"]
+    browser.delete_all_cookies()
+    sign_in(browser, root, "onco.rt2", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(f"{root}/pathways/cases/{case_id}")
+    body = browser.find_element(By.ID, "comment-body")
+    body.send_keys("Merci de vérifier les contraintes @Dosi")
+    suggestion = WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.CSS_SELECTOR, "#mention-suggestions li")))
+    assert "Dosi Radiothérapie" in suggestion.text
+    suggestion.click()
+    body.send_keys("avant jeudi.")
+    browser.find_element(By.CSS_SELECTOR, "#comment-form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda driver: "avant jeudi." in driver.find_element(By.CLASS_NAME, "comments").text)
+
+    browser.delete_all_cookies()
+    sign_in(browser, root, "dosi.rt2", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(root + "/notifications")
+    notices = browser.find_element(By.CLASS_NAME, "notifications").text
+    assert "Mention dans un dossier" in notices
+    assert "vous a mentionné" in notices

@@ -101,7 +101,8 @@ func makeRouter(
     OAuthController(identity: platform.identity, tenant: configuration.defaultTenant, logger: logger).addRoutes(to: router)
     OpenAPIController(document: try OpenAPIController.load(), renderer: renderer).addRoutes(to: router)
     WebController(
-        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, renderer: renderer,
+        identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, pathways: platform.pathways,
+        renderer: renderer,
         tenant: configuration.defaultTenant,
         secureCookies: configuration.resolvedBaseURL.hasPrefix("https://"), resetMail: resetMail, logger: logger
     ).addRoutes(to: router)

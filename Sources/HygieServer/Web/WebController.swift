@@ -7,6 +7,7 @@ import Hummingbird
 import Identity
 import Imaging
 import Logging
+import Pathways
 import NIOCore
 import Records
 import Scheduling
@@ -19,6 +20,7 @@ struct WebController: Sendable {
     let scheduling: SchedulingService
     let records: RecordsService
     let imaging: ImagingService
+    let pathways: PathwaysService
     let renderer: WebRenderer
     let tenant: TenantID
     /// Cookies get `Secure` when the public URL is https.
@@ -42,6 +44,7 @@ struct WebController: Sendable {
         addPasswordResetRoutes(to: router)
         addCareRoutes(to: router)
         addImagingRoutes(to: router)
+        addPathwayRoutes(to: router)
         router.post("/account/totp/setup", use: page { request, context in
             try await signedIn(request, context, form: true) { session, _ in
                 try await passwordPage(request, session, enrolment: try await identity.startTOTPEnrolment(session.account))
@@ -164,11 +167,16 @@ struct WebController: Sendable {
         case .physician:
             items += [("/patients", "nav_my_patients"), ("/appointments", "nav_my_appointments"), ("/availability", "nav_availability"), ("/imaging", "nav_imaging")]
         case .patient: items += [("/portal", "nav_portal"), ("/appointments/request", "nav_request"), ("/imaging", "nav_my_images")]
-        case .radiotherapyTechnologist: items += [("/imaging", "nav_imaging"), ("/imaging/unmatched", "nav_unmatched")]
-        case .nurse, .medicalPhysicist, .dosimetrist, .coordinator: items += [("/imaging", "nav_imaging")]
+        case .radiotherapyTechnologist:
+            items += [("/pathways", "nav_pathways"), ("/pathways/machines", "nav_machines"), ("/imaging", "nav_imaging"), ("/imaging/unmatched", "nav_unmatched")]
+        case .medicalPhysicist, .dosimetrist, .coordinator: items += [("/pathways", "nav_pathways"), ("/pathways/machines", "nav_machines"), ("/imaging", "nav_imaging")]
+        case .nurse: items += [("/imaging", "nav_imaging")]
         default: break
         }
-        if [.secretary, .physician, .patient].contains(account.role) { items.append(("/notifications", "nav_notifications")) }
+        if account.role == .physician, account.hospital != nil { items.insert(("/pathways", "nav_pathways"), at: 2) }
+        if [.secretary, .physician, .patient].contains(account.role) || Role.radiotherapyRoles.contains(account.role) {
+            items.append(("/notifications", "nav_notifications"))
+        }
         items.append(("/password", "nav_profile"))
         return items.map { ["href": $0.0, "label": renderer.text($0.1, language)] }
     }

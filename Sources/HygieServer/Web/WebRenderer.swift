@@ -24,7 +24,7 @@ struct WebRenderer: Sendable {
         var assets: [String: (String, [UInt8])] = [:]
         for (name, type) in [
             ("app.css", "text/css; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"), ("imaging.js", "text/javascript; charset=utf-8"),
-            ("viewer.js", "text/javascript; charset=utf-8"), ("viewer.css", "text/css; charset=utf-8"),
+            ("viewer.js", "text/javascript; charset=utf-8"), ("viewer.css", "text/css; charset=utf-8"), ("pathways.js", "text/javascript; charset=utf-8"),
         ] {
             assets[name] = (type, Array(try Data(contentsOf: root.appendingPathComponent("Static/\(name)"))))
         }

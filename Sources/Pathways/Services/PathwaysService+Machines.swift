@@ -166,6 +166,9 @@ extension PathwaysService {
         return list
     }
 
+    /// Today's date in the service's time zone (yyyy-MM-dd): the day machine QA counts for.
+    public func today() -> String { day(of: now()).name }
+
     /// The local day (in the service's time zone) containing `date`, as [start, end) instants.
     func day(of date: Date) -> (name: String, start: String, end: String) {
         var calendar = Calendar(identifier: .gregorian)

@@ -44,6 +44,13 @@ extension PathwaysService {
         }
     }
 
+    /// Why a session may not start now (empty when it may): what the case page explains.
+    public func sessionRefusals(_ caseID: String, checklist: Set<String>, by principal: Principal) async throws -> [Refusal] {
+        let (found, _) = try await loadCase(caseID, by: principal)
+        let definition = try await definition(found.pathway, tenant: principal.tenant)
+        return definition.sessionRefusals(for: try await facts(of: found, tenant: principal.tenant), role: principal.role, ticked: checklist)
+    }
+
     /// Records a delivered session, after the blocking rule: the case is in its treatment
     /// stage, its prescription signed, its plan validated, its machine's QA "OK" today, the
     /// pre-session checklist complete and sessions remain. The Procedure and its checklist

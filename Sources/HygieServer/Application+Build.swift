@@ -7,6 +7,7 @@ import Hummingbird
 import Identity
 import Imaging
 import Logging
+import Pathways
 import Scheduling
 import ServiceLifecycle
 import Storage
@@ -61,6 +62,12 @@ public func buildApplication(
     services.append(PeriodicJob(name: "the ImagingStudy sweep", interval: 60, logger: logger) {
         let rewritten = try await imaging.syncStaleStudies()
         if rewritten > 0 { sweepLogger.notice("rewrote ImagingStudy resources behind their index", metadata: ["studies": "\(rewritten)"]) }
+    })
+    // Reminds the teams of cases waiting more than a day in one stage.
+    let pathways = platform.pathways
+    let pathwayTenant = configuration.defaultTenant
+    services.append(PeriodicJob(name: "the stalled-case reminder", interval: 3600, logger: logger) {
+        try await pathways.notifyStalledCases(tenant: pathwayTenant)
     })
     if let port = configuration.dicomPort {
         services.append(

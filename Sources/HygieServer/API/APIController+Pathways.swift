@@ -100,6 +100,11 @@ extension APIController {
                 headers: [.contentType: "application/pdf", .contentDisposition: "attachment; filename=\"dossier-\(id).pdf\"", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: pdf)))
         })
+        api.get("pathways/kpis", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let kpis = try await pathways.kpis(pathway: request.uri.queryParameters["pathway"].map(String.init) ?? "radiotherapy", by: principal)
+            return try json(KPIView(kpis))
+        })
         api.get("pathways/signing-key", use: wrap { request, context in
             let principal = try await principal(request, context)
             return try json(["keys": [try pathways.signingPublicKey(tenant: principal.tenant)]])

@@ -338,3 +338,43 @@ struct CommentView: Encodable {
         attachments = comment.attachments.map { Attachment(content_type: $0.contentType, title: $0.title, size: $0.data.count) }
     }
 }
+
+/// `GET /api/v1/pathways/kpis`.
+struct KPIView: Encodable {
+    struct Stage: Encodable {
+        let stage: String
+        let mean_hours: Double?
+        let stays: Int
+        let rollback_rate: Double?
+        let cases_now: Int
+    }
+
+    struct Delay: Encodable {
+        let code: String
+        let title: String
+        let hours: Int
+        let measured: Int
+        let met: Int
+    }
+
+    let stages: [Stage]
+    let prescription_to_first_session_hours: Double?
+    let blocked_by_role: [String: Int]
+    let blocked_by_machine: [String: Int]
+    let delays: [Delay]
+    let stalled_after_hours: Int
+    let stalled: [CaseCardView]
+
+    init(_ kpis: PathwayKPIs) {
+        func rounded(_ value: Double?) -> Double? { value.map { ($0 * 10).rounded() / 10 } }
+        stages = kpis.stages.map {
+            Stage(stage: $0.stage, mean_hours: rounded($0.meanHours), stays: $0.stays, rollback_rate: $0.rollbackRate.map { ($0 * 1000).rounded() / 1000 }, cases_now: $0.casesNow)
+        }
+        prescription_to_first_session_hours = rounded(kpis.prescriptionToFirstSessionHours)
+        blocked_by_role = Dictionary(uniqueKeysWithValues: kpis.blockedByRole.map { ($0.key.rawValue, $0.value) })
+        blocked_by_machine = kpis.blockedByMachine
+        delays = kpis.delays.map { Delay(code: $0.code, title: $0.title.fr, hours: $0.hours, measured: $0.measured, met: $0.met) }
+        stalled_after_hours = kpis.stalledAfterHours
+        stalled = kpis.stalled.map(CaseCardView.init)
+    }
+}

@@ -144,4 +144,41 @@ extension WebController {
         ]
         return render("pathway-case", title: "pathways_case_title", request, session: session, values, status: errors.isEmpty ? .ok : .conflict)
     }
+
+    func dashboardPage(_ request: Request, _ session: WebSession, _ context: AppRequestContext) async throws -> Response {
+        let principal = principal(session, context)
+        guard Self.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
+        let language = WebRenderer.language(request)
+        let kpis = try await pathways.kpis(by: principal)
+        let definition = try await pathways.definition("radiotherapy", tenant: principal.tenant)
+        func title(_ code: String) -> String { definition.stage(code)?.title.text(language) ?? code }
+        func hours(_ value: Double?) -> String { value.map { $0 >= 48 ? String(format: "%.1f j", $0 / 24) : String(format: "%.0f h", $0) } ?? "—" }
+        let longest = max(1, kpis.stages.compactMap(\.meanHours).max() ?? 1)
+        let blockedMax = max(1, (kpis.blockedByRole.values.max() ?? 0), (kpis.blockedByMachine.values.max() ?? 0))
+        let stages: [[String: Any]] = kpis.stages.map { figures in
+            [
+                "title": title(figures.stage), "mean": hours(figures.meanHours), "share": Int(((figures.meanHours ?? 0) / longest * 100).rounded()),
+                "rollback": figures.rollbackRate.map { String(format: "%.0f %%", $0 * 100) } ?? "—", "rollbackShare": Int(((figures.rollbackRate ?? 0) * 100).rounded()),
+            ]
+        }
+        let delays: [[String: Any]] = kpis.delays.map { delay in
+            ["title": delay.title.text(language), "met": delay.met, "measured": delay.measured, "share": delay.measured == 0 ? 0 : delay.met * 100 / delay.measured]
+        }
+        let byRole: [[String: Any]] = kpis.blockedByRole.sorted { $0.value > $1.value }.map {
+            ["name": renderer.text("role_\($0.key.rawValue)", language), "count": $0.value, "share": $0.value * 100 / blockedMax]
+        }
+        let byMachine: [[String: Any]] = kpis.blockedByMachine.sorted { $0.value > $1.value }.map { ["name": $0.key, "count": $0.value, "share": $0.value * 100 / blockedMax] }
+        let stalled: [[String: Any]] = kpis.stalled.map { card in
+            [
+                "id": card.pathwayCase.id, "label": card.patientLabel, "stage": title(card.pathwayCase.stage), "days": String(format: "%.1f", card.hoursInStage / 24),
+                "machine": card.machineName ?? "—",
+            ]
+        }
+        return render(
+            "pathway-dashboard", title: "dashboard_title", request, session: session,
+            [
+                "stages": stages, "firstSession": hours(kpis.prescriptionToFirstSessionHours), "delays": delays, "byRole": byRole, "byMachine": byMachine,
+                "stalled": stalled,
+            ])
+    }
 }

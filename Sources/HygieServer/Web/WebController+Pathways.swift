@@ -38,6 +38,9 @@ extension WebController {
                 }
             }
         })
+        router.get("/pathways/dashboard", use: page { request, context in
+            try await signedIn(request, context) { session in try await dashboardPage(request, session, context) }
+        })
         router.get("/pathways/new", use: page { request, context in
             try await signedIn(request, context) { session in try await newCasePage(request, session, context) }
         })

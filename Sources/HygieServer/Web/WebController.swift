@@ -169,7 +169,8 @@ struct WebController: Sendable {
         case .patient: items += [("/portal", "nav_portal"), ("/appointments/request", "nav_request"), ("/imaging", "nav_my_images")]
         case .radiotherapyTechnologist:
             items += [("/pathways", "nav_pathways"), ("/pathways/machines", "nav_machines"), ("/imaging", "nav_imaging"), ("/imaging/unmatched", "nav_unmatched")]
-        case .medicalPhysicist, .dosimetrist, .coordinator: items += [("/pathways", "nav_pathways"), ("/pathways/machines", "nav_machines"), ("/imaging", "nav_imaging")]
+        case .coordinator: items += [("/pathways", "nav_pathways"), ("/pathways/dashboard", "nav_dashboard"), ("/pathways/machines", "nav_machines"), ("/imaging", "nav_imaging")]
+        case .medicalPhysicist, .dosimetrist: items += [("/pathways", "nav_pathways"), ("/pathways/machines", "nav_machines"), ("/imaging", "nav_imaging")]
         case .nurse: items += [("/imaging", "nav_imaging")]
         default: break
         }

@@ -29,6 +29,11 @@ public enum DemoAccounts {
         Person(username: "dr.petit", role: .physician, hospital: "nice"),
         Person(username: "dr.robert", role: .physician, hospital: "nice"),
         Person(username: "sec.nice", role: .secretary, hospital: "nice"),
+        Person(username: "manip.nice", role: .radiotherapyTechnologist, hospital: "nice"),
+        Person(username: "physicien.nice", role: .medicalPhysicist, hospital: "nice"),
+        Person(username: "dosi.nice", role: .dosimetrist, hospital: "nice"),
+        Person(username: "chef.nice", role: .coordinator, hospital: "nice"),
+        Person(username: "dr.dubois", role: .physician, hospital: "nice"),
         Person(username: "camille.durand", role: .patient, hospital: nil),
         Person(username: "louis.moreau", role: .patient, hospital: nil),
         Person(username: "lea.garcia", role: .patient, hospital: nil),
@@ -147,6 +152,8 @@ public enum DemoAccounts {
         ] {
             _ = try await records.create(item, by: by)
         }
+        // The radiotherapy department at Nice: staff, two machines, forty cases.
+        try await DemoRadiotherapy.load(into: platform, tenant: tenant, admin: adminNice)
         if open {
             for person in people { try await identity.openDemoAccount(username: person.username, tenant: tenant) }
         }

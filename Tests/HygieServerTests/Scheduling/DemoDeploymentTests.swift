@@ -29,6 +29,22 @@ import Testing
             #expect(Set(record.json["items"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []).count == 6)
             let slots = try await api.call(.get, "/api/v1/availability?specialty=radiology", token: patient)
             #expect(slots.json["items"]?.arrayValue?.isEmpty == false)
+
+            // Nice's radiotherapy department: forty cases over the eight stages, some overdue,
+            // two machines of which one failed today's QA.
+            let coordinator = try await api.firstSignIn("chef.nice")
+            let board = try await api.call(.get, "/api/v1/pathways/cases", token: coordinator)
+            let cards = board.json["items"]?.arrayValue ?? []
+            #expect(cards.count == 40)
+            #expect(Set(cards.compactMap { $0["stage"]?.stringValue }).count == 8)
+            #expect(cards.contains { $0["overdue"]?.boolValue == true })
+            let machines = try await api.call(.get, "/api/v1/pathways/machines", token: coordinator)
+            #expect(machines.json["items"]?.arrayValue?.compactMap { $0["qa_today"]?.stringValue }.sorted() == ["failed", "ok"])
+            let case1 = try #require(cards.first { $0["stage"]?.stringValue == "closed" }?["id"]?.stringValue)
+            let detail = try await api.call(.get, "/api/v1/pathways/cases/\(case1)", token: coordinator)
+            #expect(detail.json["timeline"]?.arrayValue?.count ?? 0 >= 8)
+            #expect(detail.json["timeline"]?.arrayValue?.allSatisfy { $0["signature_valid"]?.boolValue == true } == true)
+            #expect(detail.json["sessions"]?.arrayValue?.count == 3)
         }
     }
 

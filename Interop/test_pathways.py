@@ -199,7 +199,36 @@ def test_a_mentioned_colleague_sees_the_notification(hygie, browser, board):
     browser.delete_all_cookies()
     sign_in(browser, root, "dosi.rt2", accounts.PASSWORD)
     WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    badge = WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.ID, "notices-badge")))
+    assert int(badge.text) >= 1
     browser.get(root + "/notifications")
     notices = browser.find_element(By.CLASS_NAME, "notifications").text
     assert "Mention dans un dossier" in notices
     assert "vous a mentionné" in notices
+    # Opened, the list counts as seen: the badge is gone.
+    browser.get(root + "/")
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CSS_SELECTOR, 'nav a[href="/notifications"][data-checked]')))
+    assert not browser.find_elements(By.ID, "notices-badge")
+
+
+def test_an_admin_adds_a_mandatory_checklist_item_from_the_admin_page(hygie, browser, board):
+    root, case_id = board["root"], board["id"]
+    browser.delete_all_cookies()
+    sign_in(browser, root, "admin.rt2", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(root + "/admin/pathways")
+    version = browser.find_element(By.TAG_NAME, "h1").text
+    section = browser.find_element(By.ID, "stage-prescription-validated")
+    form = section.find_element(By.CSS_SELECTOR, 'form[action="/admin/pathways/checklist"]')
+    form.find_element(By.CSS_SELECTOR, 'input[name=text_fr][placeholder]').send_keys("Dosimétrie in vivo prévue")
+    form.find_element(By.CSS_SELECTOR, 'input[name=mandatory][value=new]').click()
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    flash = WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CSS_SELECTOR, "[role=status]")))
+    assert "Nouvelle version du parcours" in flash.text
+    assert browser.find_element(By.TAG_NAME, "h1").text != version
+    # The case waiting in "Prescription validée" now needs the new item before it moves on.
+    oncologist = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "onco.rt2", "password": accounts.PASSWORD}).json()["access_token"]
+    accounts.call(root, "PUT", f"/api/v1/pathways/cases/{case_id}/checklists/prescription-validated", oncologist, json={"items": {"prescription-signed": True}})
+    refused = accounts.call(root, "POST", f"/api/v1/pathways/cases/{case_id}/transition", oncologist, json={"to": "contours-validated"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["details"] == ["checklist:prescription-validated/dosimetrie-in-vivo-prevue"]

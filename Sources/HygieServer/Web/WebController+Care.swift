@@ -92,7 +92,22 @@ extension WebController {
                 let items = page.items.map { notice -> [String: String] in
                     ["sent": Self.display(notice.sent), "title": renderer.text("notif_\(notice.code)", language), "text": notice.text]
                 }
-                return render("notifications", title: "notifications_title", request, session: session, ["items": items])
+                var response = render("notifications", title: "notifications_title", request, session: session, ["items": items])
+                // What was shown counts as seen: the navigation's badge counts what came after.
+                if let newest = page.items.map(\.sent).max() { response.setCookie(cookie(Self.seenNoticesCookie, newest, maxAge: 365 * 24 * 3600)) }
+                return response
+            }
+        })
+        // The navigation's badge: notifications sent after the newest one the account has seen.
+        router.get("/notifications/unread.json", use: page { request, context in
+            try await signedIn(request, context) { session in
+                let principal = principal(session, context)
+                let seen = request.cookies[Self.seenNoticesCookie]?.value ?? ""
+                let page = try await InAppNotification.list(for: principal.reference, store: identity.fhir, tenant: tenant, limit: 100, cursor: nil)
+                let unread = page.items.filter { notice in (FHIRDateTime.parse(notice.sent, grammar: .dateTime)?.range.lowerBound ?? 0) > (FHIRDateTime.parse(seen, grammar: .dateTime)?.range.lowerBound ?? 0) }.count
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(string: "{\"unread\":\(unread)}")))
             }
         })
         addChartRoutes(to: router)

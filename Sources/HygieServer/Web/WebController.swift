@@ -30,6 +30,7 @@ struct WebController: Sendable {
 
     static let sessionCookie = "hygie_session"
     static let loginCookie = "hygie_login"
+    static let seenNoticesCookie = "hygie_notices_seen"
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/static/:file") { _, context in renderer.asset(context.parameters.get("file") ?? "") }
@@ -45,6 +46,7 @@ struct WebController: Sendable {
         addCareRoutes(to: router)
         addImagingRoutes(to: router)
         addPathwayRoutes(to: router)
+        addPathwayAdminPages(to: router)
         router.post("/account/totp/setup", use: page { request, context in
             try await signedIn(request, context, form: true) { session, _ in
                 try await passwordPage(request, session, enrolment: try await identity.startTOTPEnrolment(session.account))
@@ -160,8 +162,8 @@ struct WebController: Sendable {
     func navigation(_ account: Account, language: String) -> [[String: String]] {
         var items: [(String, String)] = [("/", "nav_home")]
         switch account.role {
-        case .superAdmin: items += [("/admin/hospitals", "nav_hospitals"), ("/audit", "nav_audit")]
-        case .hospitalAdmin: items += [("/staff", "nav_staff"), ("/audit", "nav_audit")]
+        case .superAdmin: items += [("/admin/hospitals", "nav_hospitals"), ("/admin/pathways", "nav_pathway_admin"), ("/audit", "nav_audit")]
+        case .hospitalAdmin: items += [("/staff", "nav_staff"), ("/admin/pathways", "nav_pathway_admin"), ("/audit", "nav_audit")]
         case .secretary:
             items += [("/appointments", "nav_appointments"), ("/availability", "nav_availability"), ("/patients", "nav_patients"), ("/patients/new", "nav_new_patient")]
         case .physician:

@@ -123,6 +123,21 @@ import Testing
             let own = try await api.call(.get, "/api/v1/notifications", token: f.oncologist)
             #expect(own.json["items"]?.arrayValue?.contains { $0["code"]?.stringValue == "pathway-backward" } != true)
 
+            // A comment rewritten afterwards (here by a backend client with system scopes writing
+            // the Provenance directly) no longer matches its signature: the case page says so.
+            let provenances = try await http.get("/fhir/Provenance?target=Task/\(id)&_count=50")
+            let signed = try #require(
+                provenances.json["entry"]?.arrayValue?.compactMap { $0["resource"] }.first { $0["reason"]?.arrayValue?.first?["text"]?.stringValue == "Contrainte moelle dépassée" })
+            var forged = try #require(signed.objectValue)
+            forged["reason"] = [["text": "Plan conforme"]]
+            forged.removeValue(forKey: "meta")
+            let rewritten = try await http.send(.put, "/fhir/Provenance/\(signed["id"]?.stringValue ?? "")", json: .object(forged))
+            #expect(rewritten.status == 200, "rewrite: \(rewritten.text)")
+            let audited = try await api.call(.get, "/api/v1/pathways/cases/\(id)", token: f.oncologist)
+            let step = audited.json["timeline"]?.arrayValue?.first { $0["comment"]?.stringValue == "Plan conforme" }
+            #expect(step?["signature_valid"]?.boolValue == false)
+            #expect(audited.json["timeline"]?.arrayValue?.filter { $0["signature_valid"]?.boolValue == true }.count == 5)
+
             // "À reprendre contourage": the dosimetrist sends it back before contouring.
             let redo = try await f.move(id, to: "prescription-validated", comment: "PTV incomplet", token: f.dosimetrist)
             #expect(redo.status == 200)

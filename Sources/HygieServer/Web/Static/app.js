@@ -18,3 +18,18 @@ for (const form of document.querySelectorAll("form.entry-form")) {
   showKindFields(form);
   form.addEventListener("change", (event) => { if (event.target.name === "kind") showKindFields(form); });
 }
+
+// The notifications link shows how many arrived since the list was last opened.
+const noticesLink = document.querySelector('nav a[href="/notifications"]');
+if (noticesLink) {
+  fetch("/notifications/unread.json").then((response) => (response.ok ? response.json() : null)).then((answer) => {
+    noticesLink.dataset.checked = "true";
+    if (!answer || !answer.unread) return;
+    const badge = document.createElement("span");
+    badge.className = "badge notices-badge";
+    badge.id = "notices-badge";
+    badge.textContent = String(answer.unread);
+    badge.setAttribute("aria-label", `${answer.unread} ${noticesLink.dataset.unread ?? ""}`.trim());
+    noticesLink.append(" ", badge);
+  }).catch(() => {});
+}

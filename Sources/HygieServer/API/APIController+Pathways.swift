@@ -70,12 +70,9 @@ extension APIController {
             guard let visibility = CommentVisibility(rawValue: body.visibility ?? "team") else {
                 throw ServiceError.invalid("\"visibility\" is team, physicists or physicians.")
             }
-            let attachments = try (body.attachments ?? []).map { attachment in
-                guard let data = Data(base64Encoded: attachment.data) else { throw ServiceError.invalid("An attachment's \"data\" is not base64.") }
-                return CaseComment.Attachment(contentType: attachment.content_type, title: attachment.title ?? "", data: data)
-            }
             let comment = try await pathways.comment(
-                try context.parameters.require("id"), text: body.text, visibility: visibility, mentions: body.mentions ?? [], attachments: attachments,
+                try context.parameters.require("id"), text: body.text, visibility: visibility, mentions: body.mentions ?? [],
+                attachments: try body.decodedAttachments(),
                 by: principal)
             return try json(CommentView(comment), status: .created)
         })

@@ -311,6 +311,13 @@ struct CommentBody: Decodable {
     /// Practitioner ids of the colleagues mentioned.
     let mentions: [String]?
     let attachments: [Attachment]?
+
+    func decodedAttachments() throws -> [CaseComment.Attachment] {
+        try (attachments ?? []).map { attachment in
+            guard let data = Data(base64Encoded: attachment.data) else { throw ServiceError.invalid("An attachment's \"data\" is not base64.") }
+            return CaseComment.Attachment(contentType: attachment.content_type, title: attachment.title ?? "", data: data)
+        }
+    }
 }
 
 struct CommentView: Encodable {

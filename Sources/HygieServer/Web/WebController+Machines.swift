@@ -60,7 +60,7 @@ extension WebController {
 
     func machinesPage(_ request: Request, _ session: WebSession, _ context: AppRequestContext, error: String? = nil) async throws -> Response {
         let principal = principal(session, context)
-        guard Self.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
+        guard PathwaysService.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
         let language = WebRenderer.language(request)
         var machines: [[String: Any]] = []
         for machine in try await pathways.machines(by: principal) {

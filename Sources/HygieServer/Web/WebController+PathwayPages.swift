@@ -12,7 +12,7 @@ import Pathways
 extension WebController {
     func boardPage(_ request: Request, _ session: WebSession, _ context: AppRequestContext) async throws -> Response {
         let principal = principal(session, context)
-        guard Self.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
+        guard PathwaysService.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
         let language = WebRenderer.language(request)
         let parameters = request.uri.queryParameters
         func parameter(_ name: String) -> String? { parameters[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
@@ -52,10 +52,6 @@ extension WebController {
                 "referrers": referrers.sorted { $0.value < $1.value }.map { ["id": $0.key, "name": $0.value, "selected": filter.referringPhysician == $0.key] },
                 "pathology": filter.pathology ?? "", "board": true,
             ])
-    }
-
-    static func worksOnCases(_ principal: Principal) -> Bool {
-        principal.hospital != nil && (Role.radiotherapyRoles.contains(principal.role) || principal.role == .physician)
     }
 
     func newCasePage(_ request: Request, _ session: WebSession, _ context: AppRequestContext, error: String? = nil) async throws -> Response {
@@ -147,7 +143,7 @@ extension WebController {
 
     func dashboardPage(_ request: Request, _ session: WebSession, _ context: AppRequestContext) async throws -> Response {
         let principal = principal(session, context)
-        guard Self.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
+        guard PathwaysService.worksOnCases(principal) else { return errorPage(request, session, "error_forbidden", .forbidden) }
         let language = WebRenderer.language(request)
         let kpis = try await pathways.kpis(by: principal)
         let definition = try await pathways.definition("radiotherapy", tenant: principal.tenant)

@@ -123,10 +123,7 @@ extension WebController {
                 let body = try JSONDecoder().decode(
                     CommentBody.self, from: Data(try await request.body.collect(upTo: 8 * 1024 * 1024).readableBytesView))
                 do {
-                    let attachments = try (body.attachments ?? []).map { attachment in
-                        guard let data = Data(base64Encoded: attachment.data) else { throw ServiceError.invalid("An attachment is not base64.") }
-                        return CaseComment.Attachment(contentType: attachment.content_type, title: attachment.title ?? "", data: data)
-                    }
+                    let attachments = try body.decodedAttachments()
                     _ = try await pathways.comment(
                         try context.parameters.require("id"), text: body.text, visibility: CommentVisibility(rawValue: body.visibility ?? "team") ?? .team,
                         mentions: body.mentions ?? [], attachments: attachments, by: principal(session, context))

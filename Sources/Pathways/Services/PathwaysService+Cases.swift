@@ -128,7 +128,7 @@ extension PathwaysService {
     func visiblePatients(_ patients: [String], to principal: Principal) async throws -> Set<String> {
         let unique = Array(Set(patients)).sorted()
         var visible: Set<String> = []
-        for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) }) {
+        for chunk in unique.chunks(of: 200) {
             let found = try await fhir.searchAll("Patient", [("_id", chunk.joined(separator: ","))], caller: Policy.caller(principal))
             visible.formUnion(found.map(\.id))
         }

@@ -87,7 +87,7 @@ extension PathwaysService {
     public func patientLabels(_ patients: [String], tenant: TenantID) async throws -> [String: String] {
         let unique = Array(Set(patients)).sorted()
         var labels: [String: String] = [:]
-        for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) }) {
+        for chunk in unique.chunks(of: 200) {
             for stored in try await fhir.searchAll("Patient", [("_id", chunk.joined(separator: ","))], tenant: tenant) {
                 labels[stored.id] = Self.pseudonym(try stored.json(), id: stored.id)
             }
@@ -99,7 +99,7 @@ extension PathwaysService {
     public func sessionCounts(_ cases: [String], tenant: TenantID) async throws -> [String: Int] {
         guard !cases.isEmpty else { return [:] }
         var counts: [String: Int] = [:]
-        for chunk in stride(from: 0, to: cases.count, by: 100).map({ Array(cases[$0..<min($0 + 100, cases.count)]) }) {
+        for chunk in cases.chunks(of: 100) {
             let identifiers = chunk.map { "\(Self.caseSystem)|\($0)" }.joined(separator: ",")
             for stored in try await fhir.searchAll("Procedure", [("identifier", identifiers), ("status", "completed")], tenant: tenant) {
                 if let caseID = try stored.json()["identifier"]?.arrayValue?.first?["value"]?.stringValue { counts[caseID, default: 0] += 1 }

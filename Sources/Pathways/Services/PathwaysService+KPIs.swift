@@ -48,7 +48,7 @@ extension PathwaysService {
         let (definition, cards) = try await board(CaseFilter(pathway: pathway), by: principal)
         let ids = cards.map(\.pathwayCase.id)
         var steps: [String: [(from: String?, to: String, at: Int64)]] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 100).map({ Array(ids[$0..<min($0 + 100, ids.count)]) }) {
+        for chunk in ids.chunks(of: 100) {
             let provenances = try await fhir.searchAll("Provenance", [("target", chunk.map { "Task/\($0)" }.joined(separator: ","))], tenant: tenant)
             for stored in provenances {
                 let json = try stored.json()
@@ -59,7 +59,7 @@ extension PathwaysService {
             }
         }
         var firstSession: [String: Int64] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 100).map({ Array(ids[$0..<min($0 + 100, ids.count)]) }) {
+        for chunk in ids.chunks(of: 100) {
             let identifiers = chunk.map { "\(Self.caseSystem)|\($0)" }.joined(separator: ",")
             for stored in try await fhir.searchAll("Procedure", [("identifier", identifiers), ("status", "completed")], tenant: tenant) {
                 let json = try stored.json()

@@ -62,7 +62,7 @@ public struct PathwaysService: Sendable {
     }
 
     /// Staff who work on a hospital's cases: the radiotherapy roles and its physicians.
-    static func worksOnCases(_ principal: Principal) -> Bool {
+    public static func worksOnCases(_ principal: Principal) -> Bool {
         principal.hospital != nil && (Role.radiotherapyRoles.contains(principal.role) || principal.role == .physician)
     }
 

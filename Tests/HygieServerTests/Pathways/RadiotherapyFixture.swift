@@ -70,6 +70,24 @@ struct RadiotherapyFixture {
         #expect(response.status == 200, "tick \(stage): \(response.text)")
     }
 
+    /// Ticks each stage's mandatory items and moves the case on, by the role the table names,
+    /// until it is in `stage` (at most "Prêt pour traitement": treatment needs the machine's QA).
+    func walk(_ id: String, to stage: String) async throws {
+        let steps: [(tick: (String, [String], String)?, to: String, by: String)] = [
+            (("to-prepare", ["identity-verified", "imaging-imported"], technologist), "prescription-validated", oncologist),
+            (("prescription-validated", ["prescription-signed"], oncologist), "contours-validated", oncologist),
+            (("contours-validated", ["contours-locked"], oncologist), "plan-in-review", dosimetrist),
+            (("plan-in-review", ["dosimetric-qa"], dosimetrist), "plan-validated", physicist),
+            (("plan-validated", ["oncologist-signature"], oncologist), "ready-for-treatment", oncologist),
+        ]
+        for step in steps {
+            if let (from, items, token) = step.tick { try await tick(id, from, items, token: token) }
+            let moved = try await move(id, to: step.to, token: step.by)
+            #expect(moved.status == 200, "walk to \(step.to): \(moved.text)")
+            if step.to == stage { return }
+        }
+    }
+
     /// Today's daily QA of the machine, every test within tolerance unless `failing`.
     func recordDailyQA(failing: Bool = false, validate: Bool = true) async throws -> FHIRTestResponse {
         let results: JSON = [

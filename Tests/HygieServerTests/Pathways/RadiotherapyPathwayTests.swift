@@ -95,14 +95,7 @@ import Testing
             let f = try await RadiotherapyFixture.make(http)
             let api = f.api
             let id = try await f.openCase()
-            try await f.tick(id, "to-prepare", ["identity-verified", "imaging-imported"], token: f.technologist)
-            _ = try await f.move(id, to: "prescription-validated", token: f.oncologist)
-            try await f.tick(id, "prescription-validated", ["prescription-signed"], token: f.oncologist)
-            _ = try await f.move(id, to: "contours-validated", token: f.oncologist)
-            try await f.tick(id, "contours-validated", ["contours-locked"], token: f.oncologist)
-            _ = try await f.move(id, to: "plan-in-review", token: f.dosimetrist)
-            try await f.tick(id, "plan-in-review", ["dosimetric-qa"], token: f.dosimetrist)
-            #expect(try await f.move(id, to: "plan-validated", token: f.physicist).status == 200)
+            try await f.walk(id, to: "plan-validated")
 
             // The oncologist refuses the plan: without a comment, refused.
             let silent = try await f.move(id, to: "plan-in-review", token: f.oncologist)
@@ -159,16 +152,7 @@ import Testing
                 "stage:in-treatment", "checked:prescription-validated/prescription-signed", "reached:plan-validated", "machine-qa-ok",
             ])
 
-            try await f.tick(id, "to-prepare", ["identity-verified", "imaging-imported"], token: f.technologist)
-            _ = try await f.move(id, to: "prescription-validated", token: f.oncologist)
-            try await f.tick(id, "prescription-validated", ["prescription-signed"], token: f.oncologist)
-            _ = try await f.move(id, to: "contours-validated", token: f.oncologist)
-            try await f.tick(id, "contours-validated", ["contours-locked"], token: f.oncologist)
-            _ = try await f.move(id, to: "plan-in-review", token: f.dosimetrist)
-            try await f.tick(id, "plan-in-review", ["dosimetric-qa"], token: f.dosimetrist)
-            _ = try await f.move(id, to: "plan-validated", token: f.physicist)
-            try await f.tick(id, "plan-validated", ["oncologist-signature"], token: f.oncologist)
-            _ = try await f.move(id, to: "ready-for-treatment", token: f.oncologist)
+            try await f.walk(id, to: "ready-for-treatment")
             #expect(try await f.recordDailyQA().status == 201)
             #expect(try await f.move(id, to: "in-treatment", token: f.technologist).status == 200)
             #expect(try await api.call(.post, "/api/v1/pathways/cases/\(id)/sessions", checklist, token: f.technologist).status == 201)

@@ -76,6 +76,13 @@ extension APIController {
                 by: principal)
             return try json(CommentView(comment), status: .created)
         })
+        api.get("pathways/cases/:id/comments/:comment/attachments/:index", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            guard let index = Int(try context.parameters.require("index")) else { throw ServiceError.notFound("Attachment") }
+            let attachment = try await pathways.attachment(
+                try context.parameters.require("id"), comment: try context.parameters.require("comment"), index: index, by: principal)
+            return Self.download(attachment)
+        })
         api.get("pathways/staff", use: wrap { request, context in
             let principal = try await principal(request, context)
             let members = try await pathways.department(matching: request.uri.queryParameters["q"].map(String.init), by: principal)
@@ -211,6 +218,18 @@ extension APIController {
             }
             return try snakeJSON(edited)
         })
+    }
+
+    /// A comment's attachment as a download, never sniffed or shown inline by the browser.
+    static func download(_ attachment: CaseComment.Attachment) -> Response {
+        let name = attachment.title.isEmpty ? "piece-jointe" : attachment.title.replacingOccurrences(of: "\"", with: "")
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: attachment.contentType, .contentDisposition: "attachment; filename=\"\(name)\"", .cacheControl: "no-store",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: attachment.data)))
     }
 
     func frequency(_ context: AppRequestContext) throws -> QATestList.Frequency {

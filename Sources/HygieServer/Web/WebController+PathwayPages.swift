@@ -133,7 +133,12 @@ extension WebController {
                 [
                     "when": Self.display(comment.sent), "who": comment.author.map { names[$0] ?? $0 } ?? "", "text": comment.text,
                     "visibility": renderer.text("visibility_\(comment.visibility.rawValue)", language), "restricted": comment.visibility != .team,
-                    "attachments": comment.attachments.map { ["title": $0.title.isEmpty ? $0.contentType : $0.title] },
+                    "attachments": comment.attachments.enumerated().map { index, attachment in
+                        [
+                            "title": attachment.title.isEmpty ? attachment.contentType : attachment.title,
+                            "href": "/pathways/cases/\(found.id)/comments/\(comment.id)/attachments/\(index)",
+                        ]
+                    },
                 ]
             },
             "errors": errors, "hasErrors": !errors.isEmpty,

@@ -133,6 +133,18 @@ extension WebController {
                 }
             }
         })
+        router.get("/pathways/cases/:id/comments/:comment/attachments/:index", use: page { request, context in
+            try await signedIn(request, context) { session in
+                do {
+                    let attachment = try await pathways.attachment(
+                        try context.parameters.require("id"), comment: try context.parameters.require("comment"),
+                        index: Int(try context.parameters.require("index")) ?? -1, by: principal(session, context))
+                    return APIController.download(attachment)
+                } catch let error as ServiceError where error.status == 404 {
+                    return errorPage(request, session, "error_not_found", .notFound)
+                }
+            }
+        })
         router.get("/pathways/staff.json", use: page { request, context in
             try await signedIn(request, context) { session in
                 let members = try await pathways.department(matching: request.uri.queryParameters["q"].map(String.init), by: principal(session, context))

@@ -148,7 +148,25 @@ extension PathwaysService {
     /// The comments of a case `principal` may read, oldest first.
     public func comments(_ caseID: String, by principal: Principal) async throws -> [CaseComment] {
         let (found, _) = try await loadCase(caseID, by: principal)
-        return try await comments(of: found.id, tenant: principal.tenant).filter { $0.visibility.admits(principal.role) || $0.author == principal.practitioner }
+        return try await readableComments(of: found.id, by: principal)
+    }
+
+    /// An attachment of a comment `principal` may read (numbered from 0), audited as a read.
+    public func attachment(_ caseID: String, comment: String, index: Int, by principal: Principal) async throws -> CaseComment.Attachment {
+        let (found, _) = try await loadCase(caseID, by: principal)
+        let readable = try await readableComments(of: found.id, by: principal)
+        guard let attachments = readable.first(where: { $0.id == comment })?.attachments, attachments.indices.contains(index) else {
+            throw ServiceError.notFound("Attachment")
+        }
+        try await fhir.record(
+            AuditRecord(agent: principal.auditAgent, kind: .rest("read"), action: .read, entities: ["Communication/\(comment)"], patients: [found.patient]),
+            tenant: principal.tenant)
+        return attachments[index]
+    }
+
+    /// The case's comments whose visibility admits the principal's role, and their own.
+    func readableComments(of caseID: String, by principal: Principal) async throws -> [CaseComment] {
+        try await comments(of: caseID, tenant: principal.tenant).filter { $0.visibility.admits(principal.role) || $0.author == principal.practitioner }
     }
 
     func comments(of caseID: String, tenant: TenantID) async throws -> [CaseComment] {

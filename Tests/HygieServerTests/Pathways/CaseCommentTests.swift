@@ -38,6 +38,14 @@ import Testing
             #expect(readByPhysicist.json["items"]?.arrayValue?.last?["attachments"]?.arrayValue?.first?["content_type"]?.stringValue == "application/pdf")
             let readByDosimetrist = try await api.call(.get, "/api/v1/pathways/cases/\(id)/comments", token: f.dosimetrist)
             #expect(readByDosimetrist.json["items"]?.arrayValue?.count == 1)
+            // The attachment downloads as it was sent, for those who may read the comment only.
+            let comment = restricted.json["id"]?.stringValue ?? ""
+            let download = try await api.call(.get, "/api/v1/pathways/cases/\(id)/comments/\(comment)/attachments/0", token: f.physicist)
+            #expect(download.status == 200)
+            #expect(download.headers[.contentType] == "application/pdf")
+            #expect(download.body == Array("%PDF-1.4\n%%EOF\n".utf8))
+            #expect(try await api.call(.get, "/api/v1/pathways/cases/\(id)/comments/\(comment)/attachments/0", token: f.dosimetrist).status == 404)
+            #expect(try await api.call(.get, "/api/v1/pathways/cases/\(id)/comments/\(comment)/attachments/1", token: f.physicist).status == 404)
             let wrongMention = try await api.call(
                 .post, "/api/v1/pathways/cases/\(id)/comments", ["text": "x", "visibility": "physicists", "mentions": [.string(f.dosimetristID)]],
                 token: f.physicist)

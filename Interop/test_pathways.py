@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -27,20 +28,27 @@ def staff(root, admin, username, role, **extra):
     return created["practitioner"], accounts.first_sign_in(root, username)
 
 
+def department(root, suffix, given, family):
+    """A hospital with its radiotherapy staff (tokens by role) and a patient linked to the
+    radiation oncologist, registered by the hospital's secretary."""
+    admin = accounts.deployment(root, suffix)["admin"]
+    team = {}
+    for role, username in (("radiotherapy-technologist", "manip"), ("medical-physicist", "physicien"), ("dosimetrist", "dosi")):
+        team[role] = staff(root, admin, f"{username}.{suffix}", role)[1]
+    oncologist_id, team["physician"] = staff(root, admin, f"onco.{suffix}", "physician", specialty="radiation-oncology")
+    secretary = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": f"sec.{suffix}", "password": accounts.PASSWORD}).json()["access_token"]
+    patient = accounts.created(accounts.call(root, "POST", "/api/v1/patients", secretary, json={
+        "username": f"{given.lower()}.{suffix}", "family": family, "given": given, "physicians": [oncologist_id]}))["patient"]
+    return team, oncologist_id, patient
+
+
 @pytest.fixture(scope="module")
 def case(hygie):
     hygie.auth
     root = hygie.root
-    base = accounts.deployment(root, "rt1")
-    admin = base["admin"]
-    _, technologist = staff(root, admin, "manip.rt1", "radiotherapy-technologist")
-    _, physicist = staff(root, admin, "physicien.rt1", "medical-physicist")
-    _, dosimetrist = staff(root, admin, "dosi.rt1", "dosimetrist")
-    oncologist_id, oncologist = staff(root, admin, "onco.rt1", "physician", specialty="radiation-oncology")
-    # The patient of the deployment is linked to its physician; link the oncologist too by a second patient.
-    secretary = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "sec.rt1", "password": accounts.PASSWORD}).json()["access_token"]
-    patient = accounts.created(accounts.call(root, "POST", "/api/v1/patients", secretary, json={
-        "username": "helene.rt1", "family": "Lefèvre", "given": "Hélène", "physicians": [oncologist_id]}))["patient"]
+    team, oncologist_id, patient = department(root, "rt1", "Hélène", "Lefèvre")
+    technologist, physicist = team["radiotherapy-technologist"], team["medical-physicist"]
+    dosimetrist, oncologist = team["dosimetrist"], team["physician"]
     machine = accounts.created(accounts.call(root, "POST", "/api/v1/pathways/machines", physicist, json={"name": "TrueBeam Étoile"}))["id"]
     opened = accounts.created(accounts.call(root, "POST", "/api/v1/pathways/cases", technologist, json={
         "patient": patient, "machine": machine, "priority": "urgent", "protocol_name": "Prostate 78 Gy / 39 fr", "pathology": "Prostate",
@@ -110,8 +118,11 @@ def test_the_fhir_export_validates_with_fhir_resources(case):
     assert all(p.signature[0].sigFormat == "application/jose" for p in (e.resource for e in bundle.entry) if p.get_resource_type() == "Provenance")
 
 
+# Found inside the script, not passed in: the board replaces its cards when it refreshes.
 DRAG = """
-const [card, column] = arguments;
+const [caseId, stage] = arguments;
+const card = document.querySelector(`.case-card[data-case="${caseId}"]`);
+const column = document.querySelector(`.column[data-stage="${stage}"]`);
 const transfer = new DataTransfer();
 for (const [target, type] of [[card, 'dragstart'], [column, 'dragover'], [column, 'drop'], [card, 'dragend']]) {
   target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
@@ -123,17 +134,22 @@ for (const [target, type] of [[card, 'dragstart'], [column, 'dragover'], [column
 def board(hygie):
     hygie.auth
     root = hygie.root
-    base = accounts.deployment(root, "rt2")
-    admin = base["admin"]
-    staff(root, admin, "manip.rt2", "radiotherapy-technologist")
-    staff(root, admin, "dosi.rt2", "dosimetrist")
-    oncologist_id, _ = staff(root, admin, "onco.rt2", "physician", specialty="radiation-oncology")
-    secretary = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "sec.rt2", "password": accounts.PASSWORD}).json()["access_token"]
-    patient = accounts.created(accounts.call(root, "POST", "/api/v1/patients", secretary, json={
-        "username": "marc.rt2", "family": "Girard", "given": "Marc", "physicians": [oncologist_id]}))["patient"]
-    technologist = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "manip.rt2", "password": accounts.PASSWORD}).json()["access_token"]
-    opened = accounts.created(accounts.call(root, "POST", "/api/v1/pathways/cases", technologist, json={"patient": patient, "pathology": "ORL"}))
+    team, _, patient = department(root, "rt2", "Marc", "Girard")
+    opened = accounts.created(accounts.call(root, "POST", "/api/v1/pathways/cases", team["radiotherapy-technologist"],
+                                            json={"patient": patient, "pathology": "ORL"}))
     return {"root": root, "id": opened["id"]}
+
+
+def choose_suggestion(name):
+    """Clicks the autocompletion entry holding `name` once it is shown (the list is redrawn as
+    answers arrive, so an entry found may be replaced before the click)."""
+    def attempt(driver):
+        for item in driver.find_elements(By.CSS_SELECTOR, "#mention-suggestions li"):
+            if name in item.text and item.is_displayed():
+                item.click()
+                return True
+        return False
+    return attempt
 
 
 def card_in(browser, stage, case_id):
@@ -149,7 +165,7 @@ def test_a_refused_drag_is_explained_then_the_checklist_is_completed_and_the_car
     card = browser.find_element(By.CSS_SELECTOR, f'.case-card[data-case="{case_id}"]')
     assert card.find_element(By.CLASS_NAME, "case-label").text.startswith("MG")  # pseudonymised: initials, never the name
     assert "Girard" not in browser.find_element(By.ID, "board").text
-    browser.execute_script(DRAG, card, browser.find_element(By.CSS_SELECTOR, '.column[data-stage="prescription-validated"]'))
+    browser.execute_script(DRAG, case_id, "prescription-validated")
     message = WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.ID, "board-message")))
     assert "« Identité vérifiée » n'est pas cochée" in message.text
     assert "« Examens importés » n'est pas cochée" in message.text
@@ -173,8 +189,7 @@ def test_a_refused_drag_is_explained_then_the_checklist_is_completed_and_the_car
     sign_in(browser, root, "onco.rt2", accounts.PASSWORD)
     WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
     browser.get(root + "/pathways")
-    card = browser.find_element(By.CSS_SELECTOR, f'.case-card[data-case="{case_id}"]')
-    browser.execute_script(DRAG, card, browser.find_element(By.CSS_SELECTOR, '.column[data-stage="prescription-validated"]'))
+    browser.execute_script(DRAG, case_id, "prescription-validated")
     WebDriverWait(browser, 10).until(lambda driver: card_in(driver, "prescription-validated", case_id))
     assert not browser.find_element(By.ID, "board-message").is_displayed()
     os.makedirs(ARTEFACTS, exist_ok=True)
@@ -189,9 +204,7 @@ def test_a_mentioned_colleague_sees_the_notification(hygie, browser, board):
     browser.get(f"{root}/pathways/cases/{case_id}")
     body = browser.find_element(By.ID, "comment-body")
     body.send_keys("Merci de vérifier les contraintes @Dosi")
-    suggestion = WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.CSS_SELECTOR, "#mention-suggestions li")))
-    assert "Dosi Radiothérapie" in suggestion.text
-    suggestion.click()
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(choose_suggestion("Dosi Radiothérapie"))
     body.send_keys("avant jeudi.")
     browser.find_element(By.CSS_SELECTOR, "#comment-form button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda driver: "avant jeudi." in driver.find_element(By.CLASS_NAME, "comments").text)

@@ -109,15 +109,19 @@ function setUpComments(form) {
   const suggestions = document.getElementById("mention-suggestions");
   const status = document.getElementById("comment-status");
   const mentioned = new Map();
+  let asked = 0;
 
-  // "@" followed by letters asks the server for the department's staff of that name.
+  // "@" followed by letters asks the server for the department's staff of that name; only the
+  // answer to the latest question is shown (answers may arrive out of order).
   body.addEventListener("input", async () => {
+    const question = ++asked;
     const before = body.value.slice(0, body.selectionStart);
     const match = before.match(/@([\p{L}.\- ]{1,30})$/u);
     if (!match) { suggestions.hidden = true; return; }
     const response = await fetch(`/pathways/staff.json?q=${encodeURIComponent(match[1].trim())}`);
-    if (!response.ok) return;
+    if (!response.ok || question !== asked) return;
     const people = await response.json();
+    if (question !== asked) return;
     suggestions.replaceChildren();
     for (const person of people) {
       const item = document.createElement("li");

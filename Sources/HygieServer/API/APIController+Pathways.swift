@@ -218,6 +218,20 @@ extension APIController {
             }
             return try snakeJSON(edited)
         })
+        api.put("admin/pathways/:code/delays", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(DelaysBody.self, request, context)
+            let edited = try await pathways.editDefinition(try context.parameters.require("code"), by: principal, detail: "regulatory delays") {
+                definition in
+                definition.regulatoryDelays = try body.delays.map { delay in
+                    guard delay.hours > 0, delay.hours <= 24 * 365 else { throw ServiceError.invalid("A delay's \"hours\" is between 1 and 8760.") }
+                    return PathwayDefinition.RegulatoryDelay(
+                        code: delay.code, title: LocalizedText(fr: delay.title_fr, en: delay.title_en ?? delay.title_fr), from: delay.from, to: delay.to,
+                        hours: delay.hours)
+                }
+            }
+            return try snakeJSON(edited)
+        })
     }
 
     /// A comment's attachment as a download, never sniffed or shown inline by the browser.

@@ -385,3 +385,16 @@ struct KPIView: Encodable {
         stalled = kpis.stalled.map(CaseCardView.init)
     }
 }
+
+struct DelaysBody: Decodable {
+    struct Delay: Decodable {
+        let code: String
+        let title_fr: String
+        let title_en: String?
+        let from: String
+        let to: String
+        let hours: Int
+    }
+
+    let delays: [Delay]
+}

@@ -146,6 +146,10 @@ extension PathwayDefinition {
             if transition.roles?.isEmpty == true { problems.append("Transition \(transition.from) → \(transition.to) needs at least one role.") }
             problems += transition.rules.compactMap(problem(in:))
         }
+        for delay in regulatoryDelays where index(of: delay.from) == nil || index(of: delay.to) == nil {
+            problems.append("Delay \(delay.code) names a stage that does not exist.")
+        }
+        if Set(regulatoryDelays.map(\.code)).count != regulatoryDelays.count { problems.append("Two delays have the same code.") }
         if let sessions {
             if index(of: sessions.stage) == nil { problems.append("Sessions happen in a stage that does not exist.") }
             problems += sessions.rules.compactMap(problem(in:))

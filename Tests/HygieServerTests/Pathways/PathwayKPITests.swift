@@ -67,6 +67,24 @@ final class SteppedClock: WallClock {
             #expect(stalled.first?["overdue"]?.boolValue == true)
             #expect(kpis.json["blocked_by_role"]?["physician"]?.numberValue?.text == "1")
             #expect(kpis.json["blocked_by_machine"]?["Halcyon 1"]?.numberValue?.text == "1")
+            // The physics delay is configurable: at 96 h the same validation meets it.
+            let edited = try await api.call(
+                .put, "/api/v1/admin/pathways/radiotherapy/delays",
+                [
+                    "delays": [
+                        ["code": "prescription", "title_fr": "Prescription < 48 h", "from": "to-prepare", "to": "prescription-validated", "hours": 48],
+                        ["code": "physics-validation", "title_fr": "Validation physique < 96 h", "from": "plan-in-review", "to": "plan-validated", "hours": 96],
+                    ]
+                ], token: try await token("admin.a"))
+            #expect(edited.status == 200, "delays: \(edited.text)")
+            let relaxed = try await api.call(.get, "/api/v1/pathways/kpis", token: coordinator)
+            let physics = relaxed.json["delays"]?.arrayValue?.first { $0["code"]?.stringValue == "physics-validation" }
+            #expect(physics?["met"]?.numberValue?.text == "1")
+            let unknownStage = try await api.call(
+                .put, "/api/v1/admin/pathways/radiotherapy/delays",
+                ["delays": [["code": "x", "title_fr": "X", "from": "nowhere", "to": "closed", "hours": 10]]], token: try await token("admin.a"))
+            #expect(unknownStage.status == 422)
+
             // A patient sees no indicators.
             #expect(try await api.call(.get, "/api/v1/pathways/kpis", token: try await api.firstSignIn("jeanne")).status == 403)
         }

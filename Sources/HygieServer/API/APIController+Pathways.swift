@@ -181,12 +181,7 @@ extension APIController {
             let principal = try await principal(request, context)
             let body = try await decode(TransitionsBody.self, request, context)
             let edited = try await pathways.editDefinition(try context.parameters.require("code"), by: principal, detail: "transitions from \(body.from)") {
-                definition in
-                guard definition.stage(body.from) != nil else { throw ServiceError.notFound("Stage \(body.from)") }
-                let kept = definition.transitions.filter { $0.from != body.from || body.to.contains($0.to) }
-                let added = body.to.filter { target in !kept.contains { $0.from == body.from && $0.to == target } }
-                    .map { PathwayDefinition.Transition(from: body.from, to: $0) }
-                definition.transitions = kept + added
+                definition in try definition.replaceTransitions(from: body.from, to: body.to)
             }
             return try snakeJSON(edited)
         })
@@ -200,9 +195,7 @@ extension APIController {
                 return role
             }
             let edited = try await pathways.editDefinition(try context.parameters.require("code"), by: principal, detail: "roles of \(body.stage)") {
-                definition in
-                guard let index = definition.index(of: body.stage) else { throw ServiceError.notFound("Stage \(body.stage)") }
-                definition.stages[index].roles = roles
+                definition in try definition.setRoles(roles, of: body.stage)
             }
             return try snakeJSON(edited)
         })
@@ -211,10 +204,10 @@ extension APIController {
             let body = try await decode(ChecklistDefinitionBody.self, request, context)
             let edited = try await pathways.editDefinition(try context.parameters.require("code"), by: principal, detail: "checklist of \(body.stage)") {
                 definition in
-                guard let index = definition.index(of: body.stage) else { throw ServiceError.notFound("Stage \(body.stage)") }
-                definition.stages[index].checklist = body.items.map {
-                    PathwayDefinition.ChecklistItem(code: $0.code, text: LocalizedText(fr: $0.text_fr, en: $0.text_en ?? $0.text_fr), mandatory: $0.mandatory)
-                }
+                try definition.setChecklist(
+                    body.items.map {
+                        PathwayDefinition.ChecklistItem(code: $0.code, text: LocalizedText(fr: $0.text_fr, en: $0.text_en ?? $0.text_fr), mandatory: $0.mandatory)
+                    }, of: body.stage)
             }
             return try snakeJSON(edited)
         })

@@ -26,16 +26,11 @@ extension WebController {
                     case "roles":
                         let roles = values.compactMap(Role.init(rawValue:))
                         try await pathways.editDefinition("radiotherapy", by: principal, detail: "roles of \(stage)") { definition in
-                            guard let index = definition.index(of: stage) else { throw ServiceError.notFound("Stage \(stage)") }
-                            definition.stages[index].roles = roles
+                            try definition.setRoles(roles, of: stage)
                         }
                     case "transitions":
                         try await pathways.editDefinition("radiotherapy", by: principal, detail: "transitions from \(stage)") { definition in
-                            guard definition.stage(stage) != nil else { throw ServiceError.notFound("Stage \(stage)") }
-                            let kept = definition.transitions.filter { $0.from != stage || values.contains($0.to) }
-                            let added = values.filter { target in !kept.contains { $0.from == stage && $0.to == target } }
-                                .map { PathwayDefinition.Transition(from: stage, to: $0) }
-                            definition.transitions = kept + added
+                            try definition.replaceTransitions(from: stage, to: values)
                         }
                     case "checklist":
                         // Rows: code, French text, English text, mandatory; a row without text is removed.
@@ -52,8 +47,7 @@ extension WebController {
                                 code: code, text: LocalizedText(fr: text, en: translation), mandatory: mandatory.contains(codes[index].isEmpty ? "new" : code))
                         }
                         try await pathways.editDefinition("radiotherapy", by: principal, detail: "checklist of \(stage)") { definition in
-                            guard let index = definition.index(of: stage) else { throw ServiceError.notFound("Stage \(stage)") }
-                            definition.stages[index].checklist = items
+                            try definition.setChecklist(items, of: stage)
                         }
                     default:
                         return errorPage(request, session, "error_not_found", .notFound)

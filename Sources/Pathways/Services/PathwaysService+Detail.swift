@@ -53,7 +53,7 @@ extension PathwaysService {
             tenant: tenant)
         return CaseDetail(
             pathwayCase: found, definition: definition, patient: patient, patientLabel: Self.pseudonym(patient, id: found.patient),
-            timeline: try await timeline(of: id, tenant: tenant), checklists: checklists, sessions: try await treatmentSessions(of: id, by: principal),
+            timeline: try await timeline(of: id, tenant: tenant), checklists: checklists, sessions: try await treatmentSessions(of: id, tenant: tenant),
             moves: definition.transitions.filter { $0.from == found.stage },
             machineQA: try await found.machine.asyncMap { try await qaStatus(of: $0, tenant: tenant) })
     }

@@ -19,7 +19,7 @@ extension PathwaysService {
         resources += try await fhir.searchAll("Provenance", [("target", "Task/\(caseID)")], tenant: tenant)
         resources += try await fhir.searchAll("QuestionnaireResponse", [("identifier", "\(Self.caseSystem)|\(caseID)")], tenant: tenant)
         resources += try await fhir.searchAll("Procedure", [("identifier", "\(Self.caseSystem)|\(caseID)")], tenant: tenant)
-        let readable = Set(try await comments(caseID, by: principal).map(\.id))
+        let readable = Set(try await readableComments(of: caseID, by: principal).map(\.id))
         resources += try await fhir.searchAll("Communication", [("identifier", "\(Self.caseSystem)|\(caseID)")], tenant: tenant).filter { readable.contains($0.id) }
         let entries: [JSON] = try resources.map { ["fullUrl": .string("\(baseURL)/\($0.type)/\($0.id)"), "resource": try $0.json()] }
         try await fhir.record(

@@ -29,9 +29,14 @@ extension PathwaysService {
     /// The sessions of a case as the case page shows them.
     public func treatmentSessions(of caseID: String, by principal: Principal) async throws -> [TreatmentSession] {
         let (found, _) = try await loadCase(caseID, by: principal)
-        let procedures = try await sessions(of: found.id, tenant: principal.tenant)
+        return try await treatmentSessions(of: found.id, tenant: principal.tenant)
+    }
+
+    /// The sessions of a case already checked visible.
+    func treatmentSessions(of caseID: String, tenant: TenantID) async throws -> [TreatmentSession] {
+        let procedures = try await sessions(of: caseID, tenant: tenant)
         let checklists = try await fhir.searchAll(
-            "QuestionnaireResponse", [("_id", procedures.map { "\($0.id)-checklist" }.joined(separator: ","))], tenant: principal.tenant)
+            "QuestionnaireResponse", [("_id", procedures.map { "\($0.id)-checklist" }.joined(separator: ","))], tenant: tenant)
         var ticked: [String: Set<String>] = [:]
         for response in checklists { ticked[String(response.id.dropLast("-checklist".count))] = Self.tickedItems(try response.json()) }
         return try procedures.enumerated().map { index, stored in

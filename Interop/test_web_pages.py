@@ -85,7 +85,10 @@ def test_hospital_admin_creates_finds_and_deactivates_staff(hygie, browser, hosp
     # Search is accent- and case-insensitive; a miss shows nothing.
     search = browser.find_element(By.ID, "q")
     search.send_keys("HELENE")
+    listing = browser.find_element(By.CSS_SELECTOR, "tbody")
     search.submit()
+    # submit() does not wait for the next page: wait for the old listing to go.
+    WebDriverWait(browser, 10).until(ready.staleness_of(listing))
     rows = browser.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) == 1 and "inf.selenium" in rows[0].text
     browser.get(hygie.root + "/staff?q=personne")

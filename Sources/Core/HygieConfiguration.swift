@@ -63,6 +63,8 @@ public struct HygieConfiguration: Sendable {
     public var dicomAETitle: String = "HYGIE"
     /// The application entities allowed to associate, and the destinations of C-MOVE.
     public var dicomPeers: [DICOMPeer] = []
+    /// An S3-compatible store for the blobs; nil: files under `<dataDirectory>/blobs`.
+    public var s3: S3Settings?
     /// The tenant used for requests until the identity layer names one.
     public var defaultTenant: TenantID = .default
 
@@ -93,5 +95,28 @@ public struct DICOMPeer: Sendable, Codable, Equatable {
         self.host = host
         self.port = port
         self.account = account
+    }
+}
+
+/// An S3-compatible object store holding the blobs instead of the data directory.
+public struct S3Settings: Sendable, Equatable {
+    /// `http(s)://host[:port]` of the store; objects are addressed path-style under it.
+    public var endpoint: String
+    public var bucket: String
+    public var region: String
+    public var accessKey: String
+    public var secretKey: String
+    /// Files published for direct download are stored with `x-amz-server-side-encryption`
+    /// (they are the only objects Hygie does not seal itself).
+    public var serverSideEncryption: Bool = true
+    /// Seconds a presigned download URL stays valid.
+    public var downloadLifetime: Int = 300
+
+    public init(endpoint: String, bucket: String, region: String = "us-east-1", accessKey: String, secretKey: String) {
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.region = region
+        self.accessKey = accessKey
+        self.secretKey = secretKey
     }
 }

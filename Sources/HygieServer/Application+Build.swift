@@ -63,6 +63,12 @@ public func buildApplication(
         let rewritten = try await imaging.syncStaleStudies()
         if rewritten > 0 { sweepLogger.notice("rewrote ImagingStudy resources behind their index", metadata: ["studies": "\(rewritten)"]) }
     })
+    // Deletes the files published for direct download once their URLs have expired.
+    if imaging.publishesDownloads {
+        services.append(PeriodicJob(name: "the expired-download purge", interval: 60, logger: logger) {
+            _ = try await imaging.purgeExpiredDownloads()
+        })
+    }
     // Reminds the teams of cases waiting more than a day in one stage.
     let pathways = platform.pathways
     let pathwayTenant = configuration.defaultTenant

@@ -64,6 +64,15 @@ public struct Platform: Sendable {
             path: "\(configuration.dataDirectory)/hygie.sqlite", readers: max(2, min(configuration.databasePoolSize, 8)), logger: logger)
     }
 
+    /// The configured store of blobs (before Hygie's own encryption): the S3 bucket, checked
+    /// reachable, or the data directory.
+    static func openBlobStore(_ configuration: HygieConfiguration, clock: any WallClock) async throws -> any BlobStore {
+        guard let s3 = configuration.s3 else { return DirectoryBlobStore(root: "\(configuration.dataDirectory)/blobs") }
+        let store = try S3BlobStore(settings: s3, clock: clock)
+        try await store.checkBucket()
+        return store
+    }
+
     public static func open(_ configuration: HygieConfiguration, environment: HygieEnvironment, logger: Logger) async throws -> Platform {
         let store = try await openDatabase(configuration, logger: logger)
         do {
@@ -85,10 +94,11 @@ public struct Platform: Sendable {
             imagingConfiguration.duplicates = configuration.dicomReplaceDuplicates ? .replace : .reject
             imagingConfiguration.viewerSessionLifetime = configuration.viewerSessionLifetime
             imagingConfiguration.viewerSessionsPerAccount = configuration.viewerSessionsPerAccount
-            let blobs = EncryptedBlobStore(
-                inner: DirectoryBlobStore(root: "\(configuration.dataDirectory)/blobs"), keyRing: keyRing, tenant: configuration.defaultTenant)
+            let objects = try await openBlobStore(configuration, clock: environment.clock)
+            if let s3 = configuration.s3 { imagingConfiguration.downloadLifetime = s3.downloadLifetime }
+            let blobs = EncryptedBlobStore(inner: objects, keyRing: keyRing, tenant: configuration.defaultTenant)
             let imaging = ImagingService(
-                fhir: fhir, blobs: blobs, keyRing: keyRing, clock: environment.clock, ids: environment.ids, configuration: imagingConfiguration,
+                fhir: fhir, blobs: blobs, downloads: objects as? any BlobDownloads, keyRing: keyRing, clock: environment.clock, ids: environment.ids, configuration: imagingConfiguration,
                 logger: logger)
             let pathways = PathwaysService(fhir: fhir, keyRing: keyRing, clock: environment.clock, ids: environment.ids, logger: logger)
             let dicomNode = ArchiveNode(

@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched]
+    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched, publishedDownloads]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -108,4 +108,18 @@ public enum ImagingMigrations {
             ]
         },
         down: { _ in ["DROP INDEX dicom_studies_unmatched", "ALTER TABLE dicom_studies DROP COLUMN hospital_ref"] })
+
+    /// Files published for direct download (presigned URLs), deleted once expired.
+    static let publishedDownloads = Migration(
+        id: 405, name: "DICOM files published for download",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE dicom_published_downloads (
+                    blob_key TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, expires_at \(ddl.bigint) NOT NULL)
+                """,
+                "CREATE INDEX dicom_published_downloads_expiry ON dicom_published_downloads (expires_at)",
+            ]
+        },
+        down: { _ in ["DROP TABLE dicom_published_downloads"] })
 }

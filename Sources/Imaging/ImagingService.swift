@@ -27,6 +27,10 @@ public struct ImagingConfiguration: Sendable {
     /// How long after a store its study's ImagingStudy is rewritten (stores meanwhile share
     /// the rewrite).
     public var studySyncDelayMilliseconds: Int = 100
+    /// Seconds a published download (presigned URL) stays readable.
+    public var downloadLifetime: Int = 300
+    /// Largest study or series published as one download.
+    public var maximumDownloadSize: Int = 1 << 30
     public init() {}
 }
 
@@ -36,6 +40,9 @@ public struct ImagingConfiguration: Sendable {
 public final class ImagingService: Sendable {
     let fhir: FHIRStore
     let blobs: any BlobStore
+    /// Where files are published for direct download (an S3-compatible store); nil: downloads
+    /// go through Hygie only.
+    let downloads: (any BlobDownloads)?
     let keyRing: KeyRing
     let clock: any WallClock
     let ids: any IDGenerator
@@ -47,11 +54,12 @@ public final class ImagingService: Sendable {
     let syncQueue = StudySyncQueue()
 
     public init(
-        fhir: FHIRStore, blobs: any BlobStore, keyRing: KeyRing, clock: any WallClock, ids: any IDGenerator,
-        configuration: ImagingConfiguration = ImagingConfiguration(), logger: Logger
+        fhir: FHIRStore, blobs: any BlobStore, downloads: (any BlobDownloads)? = nil, keyRing: KeyRing, clock: any WallClock,
+        ids: any IDGenerator, configuration: ImagingConfiguration = ImagingConfiguration(), logger: Logger
     ) {
         self.fhir = fhir
         self.blobs = blobs
+        self.downloads = downloads
         self.keyRing = keyRing
         self.clock = clock
         self.ids = ids

@@ -26,6 +26,20 @@ public enum BlobStoreError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
+/// What a blob key may be, whatever the store: a relative path of letters, digits, `.`, `-`,
+/// `_` and `/`, with no empty, `.` or `..` segment.
+public enum BlobKey {
+    public static func isValid(_ key: String) -> Bool {
+        let allowed = key.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
+        }
+        return allowed && !key.isEmpty && !key.hasPrefix("/") && !key.hasSuffix("/")
+            && !key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == ".." || $0 == "." })
+    }
+}
+
 /// Blobs as files under a directory (the embedded mode, DESIGN §1). Writes go to a temporary
 /// file renamed into place, so a reader never sees half a blob; file I/O runs on the NIO
 /// thread pool, never on an event loop.
@@ -39,14 +53,7 @@ public struct DirectoryBlobStore: BlobStore {
     }
 
     func path(_ key: String) throws -> String {
-        let allowed = key.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
-        }
-        guard allowed, !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
-            throw BlobStoreError.invalidKey(key)
-        }
+        guard BlobKey.isValid(key) else { throw BlobStoreError.invalidKey(key) }
         return root + "/" + key
     }
 

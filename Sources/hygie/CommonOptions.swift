@@ -25,6 +25,21 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .customLong("master-key-file"), help: "Master key file, created with mode 0600 when absent [env: HYGIE_MASTER_KEY_FILE] (default: <data-dir>/master.key).")
     var masterKeyFile: String?
 
+    @Option(name: .customLong("s3-endpoint"), help: "http(s)://host[:port] of an S3-compatible store for the blobs, with HYGIE_S3_ACCESS_KEY and HYGIE_S3_SECRET_KEY in the environment; without it, blobs are files under <data-dir>/blobs [env: HYGIE_S3_ENDPOINT].")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("s3-bucket"), help: "Bucket of the S3 store [env: HYGIE_S3_BUCKET] (default: hygie).")
+    var s3Bucket: String?
+
+    @Option(name: .customLong("s3-region"), help: "Region the S3 signatures name [env: HYGIE_S3_REGION] (default: us-east-1).")
+    var s3Region: String?
+
+    @Option(name: .customLong("s3-download-lifetime"), help: "Seconds a presigned download URL stays valid [env: HYGIE_S3_DOWNLOAD_LIFETIME] (default: 300).")
+    var s3DownloadLifetime: Int?
+
+    @Flag(name: .customLong("s3-no-server-side-encryption"), help: "Do not ask the store to encrypt published downloads (for stores without SSE) [env: HYGIE_S3_SSE=0].")
+    var s3NoServerSideEncryption = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical [env: HYGIE_LOG_LEVEL] (default: info).")
     var logLevel: String?
 
@@ -39,6 +54,7 @@ struct StorageOptions: ParsableArguments {
             configuration.queryTimeout = value
         }
         configuration.masterKeyFile = masterKeyFile ?? environment["HYGIE_MASTER_KEY_FILE"]
+        try applyS3(to: &configuration, environment)
         if let text = logLevel ?? environment["HYGIE_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: text) else { throw ValidationError("Unknown log level '\(text)'.") }
             configuration.logLevel = level
@@ -47,6 +63,24 @@ struct StorageOptions: ParsableArguments {
 }
 
 extension StorageOptions {
+    /// The S3 store, when an endpoint is named; its keys come from the environment only, never
+    /// the command line (which other users of the machine can read).
+    func applyS3(to configuration: inout HygieConfiguration, _ environment: [String: String]) throws {
+        guard let endpoint = s3Endpoint ?? environment["HYGIE_S3_ENDPOINT"], !endpoint.isEmpty else { return }
+        guard let access = environment["HYGIE_S3_ACCESS_KEY"], let secret = environment["HYGIE_S3_SECRET_KEY"], !access.isEmpty, !secret.isEmpty else {
+            throw ValidationError("The S3 store needs HYGIE_S3_ACCESS_KEY and HYGIE_S3_SECRET_KEY in the environment.")
+        }
+        var settings = S3Settings(
+            endpoint: endpoint, bucket: s3Bucket ?? environment["HYGIE_S3_BUCKET"] ?? "hygie",
+            region: s3Region ?? environment["HYGIE_S3_REGION"] ?? "us-east-1", accessKey: access, secretKey: secret)
+        if let value = try integer(s3DownloadLifetime, "HYGIE_S3_DOWNLOAD_LIFETIME", environment) {
+            guard (1...604_800).contains(value) else { throw ValidationError("The download lifetime must be between 1 second and 7 days.") }
+            settings.downloadLifetime = value
+        }
+        settings.serverSideEncryption = !(s3NoServerSideEncryption || ["0", "false", "no"].contains(environment["HYGIE_S3_SSE"]?.lowercased() ?? ""))
+        configuration.s3 = settings
+    }
+
     /// Opens the platform for a one-off command and closes it afterwards, whatever happens.
     func withPlatform(component: String, _ body: (Platform, HygieConfiguration) async throws -> Void) async throws {
         var configuration = HygieConfiguration()

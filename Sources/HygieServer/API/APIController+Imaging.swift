@@ -86,6 +86,25 @@ extension APIController {
             let url = "\(viewerLinks.publicBaseURL)/viewer#study=\(study)&token=\(session.token)"
             return try json(ViewerURLView(url: url, viewer: "built-in", token: session.token, expires: expires), status: .created)
         })
+        // Time-limited links straight to the object store (S3-compatible store only): the
+        // browser downloads from it, not through Hygie.
+        api.post("imaging/studies/:uid/download-url", use: wrap { request, context in
+            let caller = Policy.caller(try await principal(request, context))
+            return try json(DownloadURLView(try await imaging.publishDownload(study: try context.parameters.require("uid"), caller: caller)), status: .created)
+        })
+        api.post("imaging/studies/:uid/series/:series/download-url", use: wrap { request, context in
+            let caller = Policy.caller(try await principal(request, context))
+            let published = try await imaging.publishDownload(
+                study: try context.parameters.require("uid"), series: try context.parameters.require("series"), caller: caller)
+            return try json(DownloadURLView(published), status: .created)
+        })
+        api.post("imaging/studies/:uid/series/:series/instances/:sop/download-url", use: wrap { request, context in
+            let caller = Policy.caller(try await principal(request, context))
+            let published = try await imaging.publishDownload(
+                study: try context.parameters.require("uid"), series: try context.parameters.require("series"),
+                sop: try context.parameters.require("sop"), caller: caller)
+            return try json(DownloadURLView(published), status: .created)
+        })
         api.get("imaging/ohif-config", use: wrap { request, context in
             _ = try await principal(request, context)
             return try json(OHIFDataSource(base: viewerLinks.publicBaseURL + "/dicomweb"))
@@ -176,6 +195,20 @@ struct ViewerURLView: Encodable {
     var viewer: String
     var token: String
     var expires: String
+}
+
+struct DownloadURLView: Encodable {
+    var url: String
+    var filename: String
+    var instances: Int
+    var expires: String
+
+    init(_ published: PublishedDownload) {
+        url = published.url
+        filename = published.filename
+        instances = published.instances
+        expires = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(published.expiresAt) / 1000))
+    }
 }
 
 struct UploadView: Encodable {

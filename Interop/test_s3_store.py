@@ -26,7 +26,11 @@ from dicomweb_client.api import DICOMwebClient
 
 import accounts
 from conftest import Hygie, database_url, free_port
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
 from test_imaging import login, series, upload
+from test_web_pages import browser, sign_in  # noqa: F401 (the browser fixture)
 
 BUCKET = "hygie-images"
 LIFETIME = 120
@@ -194,3 +198,16 @@ def test_a_store_the_bucket_refuses_leaves_nothing_behind(on_s3, moto):
     assert found.status_code in (200, 204) and (found.status_code == 204 or found.json() == [])
     # Once the bucket accepts again, the same file is stored.
     assert upload(server.root, physician, patient, files[0][1]).status_code == 201
+
+
+def test_the_images_page_sends_the_physician_to_the_store(on_s3, moto, browser):
+    server, physician, patient = on_s3
+    study, files = series(patient, 1, "Genou")
+    assert upload(server.root, physician, patient, files[0][1]).status_code == 201
+    sign_in(browser, server.root, "dr.s3", accounts.PASSWORD)
+    WebDriverWait(browser, 10).until(ready.presence_of_element_located((By.CLASS_NAME, "tiles")))
+    browser.get(server.root + "/imaging")
+    browser.find_element(By.CSS_SELECTOR, f"tr[data-study='{study}'] button.download").click()
+    # The page's Content-Security-Policy lets the form lead to the store (form-action).
+    WebDriverWait(browser, 10).until(ready.url_contains(f"/{BUCKET}/downloads/"))
+    assert browser.current_url.startswith(moto["endpoint"]) and "X-Amz-Signature=" in browser.current_url

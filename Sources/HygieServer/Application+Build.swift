@@ -102,7 +102,9 @@ func makeRouter(
         releaseDate: FHIRDateTime.instantString(epochMillis: Int64(environment.clock.now().timeIntervalSince1970 * 1000)),
         oauthBase: configuration.resolvedBaseURL + "/oauth2"
     ).build()
-    let renderer = try await WebRenderer.load()
+    var renderer = try await WebRenderer.load()
+    // Download forms redirect to the object store.
+    if let endpoint = configuration.s3?.endpoint { renderer.formTargets = [endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint] }
     let resetMail = PasswordResetMail(identity: platform.identity, mailer: environment.mailer(for: configuration), renderer: renderer, logger: logger)
     APIController(
         identity: platform.identity, scheduling: platform.scheduling, records: platform.records, imaging: platform.imaging, pathways: platform.pathways,

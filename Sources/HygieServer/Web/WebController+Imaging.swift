@@ -8,6 +8,7 @@ import HTTPTypes
 import Hummingbird
 import Identity
 import Imaging
+import Logging
 import NIOCore
 
 /// The images pages: the study list (a patient's, or all the caller may see) with the upload
@@ -26,6 +27,24 @@ extension WebController {
                     return Response.redirect(to: "/viewer#study=\(opened.study)&token=\(opened.token)", type: .found)
                 } catch let error as ServiceError where error.status == 404 {
                     return errorPage(request, session, "error_not_found", .notFound)
+                }
+            }
+        })
+        // With an S3 store: the study is published and the browser sent straight to the store.
+        router.post("/imaging/download", use: page { request, context in
+            try await signedIn(request, context, form: true) { session, form in
+                do {
+                    let published = try await imaging.publishDownload(study: form["study"] ?? "", caller: try await webCaller(session, context))
+                    return Response.redirect(to: published.url, type: .normal)
+                } catch let error as ServiceError {
+                    switch error.status {
+                    case 404: return errorPage(request, session, "error_not_found", .notFound)
+                    case 413: return errorPage(request, session, "error_download_too_large", .contentTooLarge)
+                    default: return errorPage(request, session, "error_forbidden", .conflict)
+                    }
+                } catch {
+                    logger.error("publishing a download failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                    return errorPage(request, session, "error_download_failed", .badGateway)
                 }
             }
         })
@@ -106,7 +125,7 @@ extension WebController {
         }
         return render(
             "imaging", title: "imaging_title", request, session: session,
-            ["studies": rows, "query": text, "patient": patient ?? "", "canUpload": canUpload, "next": next as Any])
+            ["studies": rows, "query": text, "patient": patient ?? "", "canUpload": canUpload, "canDownload": imaging.publishesDownloads, "next": next as Any])
     }
 
     /// The studies held for the technologist's hospital, each with a form to file it under a

@@ -12,6 +12,9 @@ struct WebRenderer: Sendable {
     let library: MustacheLibrary
     let strings: [String: [String: String]]
     let assets: [String: (type: String, bytes: [UInt8])]
+    /// Origins, besides Hygie's, a form may lead to (the object store a download form
+    /// redirects to).
+    var formTargets: [String] = []
 
     static func load() async throws -> WebRenderer {
         guard let root = Bundle.module.resourceURL else { throw HTTPError(.internalServerError) }
@@ -57,7 +60,7 @@ struct WebRenderer: Sendable {
         let html = library.render(context, withTemplate: "layout") ?? content
         var headers: HTTPFields = [
             .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-            .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; form-action \((["'self'"] + formTargets).joined(separator: " ")); base-uri 'none'",
             HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         ]

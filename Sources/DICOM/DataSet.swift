@@ -99,11 +99,24 @@ public struct DataSet: Sendable {
         guard let element = self[tag], case .bytes(let bytes) = element.value, !bytes.isEmpty, element.vr.isString else { return [] }
         let text = element.vr.usesCharacterSet ? characterSet.decode(bytes, vr: element.vr) : String(decoding: bytes, as: UTF8.self)
         let values = element.vr.isSingleValuedText ? [Substring(text)] : text.split(separator: "\\", omittingEmptySubsequences: false)
-        return values.map { value in
-            let trimmedEnd = value.reversed().drop { $0 == " " || $0 == "\0" }
-            let trimmed = String(trimmedEnd.reversed())
-            return element.vr.isSingleValuedText ? trimmed : trimmed.trimmingLeadingSpaces()
+        let leading = !element.vr.isSingleValuedText
+        return values.map { Self.trimmedPadding($0, leading: leading) }
+    }
+
+    /// A value without its trailing spaces and NULs (padding), and its leading spaces when
+    /// `leading` (PS3.5 §6.2: leading spaces are significant only in the text VRs). Spaces and
+    /// NUL are single UTF-8 bytes, so the bounds are found on the bytes, not on characters.
+    static func trimmedPadding(_ value: Substring, leading: Bool) -> String {
+        let bytes = value.utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while end > start {
+            let last = bytes.index(before: end)
+            guard bytes[last] == UInt8(ascii: " ") || bytes[last] == 0 else { break }
+            end = last
         }
+        while leading, start < end, bytes[start] == UInt8(ascii: " ") { start = bytes.index(after: start) }
+        return String(value[start..<end])
     }
 
     /// The first value of a string element, or nil when absent or empty.
@@ -191,7 +204,6 @@ extension StringProtocol {
         return start < end ? String(self[start..<end]) : ""
     }
 
-    func trimmingLeadingSpaces() -> String { String(drop { $0 == " " }) }
 }
 
 extension Array where Element == UInt8 {

@@ -64,11 +64,24 @@ public struct DirectoryBlobStore: BlobStore {
             let directory = (path as NSString).deletingLastPathComponent
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let temporary = path + ".tmp-" + UUID().uuidString
-            guard manager.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
+            // Written and flushed to the disk before it takes its name: once `put` returns,
+            // the index may point at it.
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+            var written = 0
+            let complete = bytes.withUnsafeBytes { buffer -> Bool in
+                while written < buffer.count {
+                    let count = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { return false }
+                    written += count
+                }
+                return true
             }
-            if rename(temporary, path) != 0 {
-                try? manager.removeItem(atPath: temporary)
+            let flushed = complete && fsync(descriptor) == 0
+            close(descriptor)
+            guard flushed, rename(temporary, path) == 0 else {
+                unlink(temporary)
                 throw CocoaError(.fileWriteUnknown)
             }
         }

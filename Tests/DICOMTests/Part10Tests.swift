@@ -165,3 +165,17 @@ struct SplitMix {
     // Zero bytes with the version 4 and variant bits set: 0x40 << 72 + 0x80 << 56.
     #expect(Anonymizer.uuidUID([UInt8](repeating: 0, count: 16)) == "2.25.302240678275694148452352")
 }
+
+@Test func paddingIsTrimmedFromValuesButLeadingSpacesOnlyOutsideText() {
+    var dataSet = DataSet()
+    dataSet.set(.specificCharacterSet, .CS, "ISO_IR 192")
+    dataSet[.studyDescription] = DataElement(tag: .studyDescription, vr: .LO, value: .bytes(Array("  Thorax \\ Crâne \0".utf8)))
+    dataSet[.patientName] = DataElement(tag: .patientName, vr: .PN, value: .bytes(Array("Zoé^Léa ".utf8)))
+    let comments = Tag(0x0020, 0x4000)  // Image Comments, LT: leading spaces are part of the text
+    dataSet[comments] = DataElement(tag: comments, vr: .LT, value: .bytes(Array("  indented \\ kept  \0".utf8)))
+    #expect(dataSet.strings(.studyDescription) == ["Thorax", "Crâne"])
+    #expect(dataSet.string(.patientName) == "Zoé^Léa")
+    #expect(dataSet.strings(comments) == ["  indented \\ kept"])
+    dataSet[.studyDescription] = DataElement(tag: .studyDescription, vr: .LO, value: .bytes(Array("   ".utf8)))
+    #expect(dataSet.string(.studyDescription) == nil)
+}

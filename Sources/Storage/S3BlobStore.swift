@@ -160,7 +160,8 @@ public struct S3BlobStore: BlobStore, BlobDownloads {
                     continue
                 }
                 let limit = method == "GET" ? maximumObjectSize : 1 << 20
-                let collected = method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: limit)
+                // Read to the end even when empty (HEAD): the connection then goes back to the pool.
+                let collected = try await response.body.collect(upTo: limit)
                 return Response(status: status, body: Array(collected.readableBytesView))
             } catch where attempt < 3 && Self.isRetryable(error) {
                 try await Task.sleep(for: .milliseconds(attempt == 1 ? 100 : 400))

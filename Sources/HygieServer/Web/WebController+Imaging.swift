@@ -40,7 +40,7 @@ extension WebController {
                     switch error.status {
                     case 404: return errorPage(request, session, "error_not_found", .notFound)
                     case 413: return errorPage(request, session, "error_download_too_large", .contentTooLarge)
-                    default: return errorPage(request, session, "error_forbidden", .conflict)
+                    default: return errorPage(request, session, "error_download_failed", .conflict)
                     }
                 } catch {
                     logger.error("publishing a download failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])

@@ -4,6 +4,7 @@ import FHIR
 import FHIRStore
 import Foundation
 import Logging
+import SQLKit
 import Storage
 
 /// A treatment session as recorded.
@@ -99,10 +100,23 @@ extension PathwaysService {
         let record = AuditRecord(
             agent: principal.auditAgent, kind: .rest("create"), action: .create, entities: ["Procedure/\(id)"], patients: [found.patient],
             detail: "treatment session \(facts.sessionsDone + 1)")
-        _ = try await fhir.transaction(
-            HygieResources.transaction([HygieResources.put(.object(procedure)), HygieResources.put(.object(response))]), as: .system(principal.tenant),
-            audit: [record]
-        ) { _ in }
+        let number = facts.sessionsDone + 1
+        let tenant = principal.tenant.rawValue
+        do {
+            _ = try await fhir.transaction(
+                HygieResources.transaction([HygieResources.put(.object(procedure)), HygieResources.put(.object(response))]), as: .system(principal.tenant),
+                audit: [record]
+            ) { database in
+                try await database.raw(
+                    """
+                    INSERT INTO pathway_session_numbers (tenant_id, case_id, number, procedure_id)
+                    VALUES (\(bind: tenant), \(bind: caseID), \(bind: number), \(bind: id))
+                    """
+                ).run()
+            }
+        } catch where StorageError.classify(error) == .uniqueViolation {
+            throw ServiceError.conflict("Session \(number) of this case was recorded a moment ago by someone else: reload the case.")
+        }
         logger.info("treatment session recorded", metadata: ["case": "\(caseID)", "number": "\(facts.sessionsDone + 1)"])
         return TreatmentSession(
             id: id, number: facts.sessionsDone + 1, performed: when, machine: found.machine, performer: principal.practitioner, checklist: checklist)

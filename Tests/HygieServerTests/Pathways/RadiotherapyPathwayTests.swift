@@ -138,6 +138,27 @@ import Testing
         }
     }
 
+    @Test func twoTechnologistsRecordingTheLastSessionAtOnceCannotExceedThePlan() async throws {
+        try await withTestApp { http in
+            let f = try await RadiotherapyFixture.make(http)
+            let api = f.api
+            let checklist: JSON = ["checklist": ["patient-identity", "positioning", "plan-parameters"]]
+            let id = try await f.openCase(sessions: 1)
+            try await f.walk(id, to: "ready-for-treatment")
+            #expect(try await f.recordDailyQA().status == 201)
+            #expect(try await f.move(id, to: "in-treatment", token: f.technologist).status == 200)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await api.call(.post, "/api/v1/pathways/cases/\(id)/sessions", checklist, token: f.technologist).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.sorted() == [201, 409, 409, 409], "\(statuses)")
+            let detail = try await api.call(.get, "/api/v1/pathways/cases/\(id)", token: f.technologist)
+            #expect(detail.json["sessions"]?.arrayValue?.count == 1)
+        }
+    }
+
     @Test func sessionsAreRefusedWhenTheMachineQAIsMissingOrFailedOrThePlanNotValidated() async throws {
         try await withTestApp { http in
             let f = try await RadiotherapyFixture.make(http)

@@ -245,3 +245,16 @@ def test_an_admin_adds_a_mandatory_checklist_item_from_the_admin_page(hygie, bro
     refused = accounts.call(root, "POST", f"/api/v1/pathways/cases/{case_id}/transition", oncologist, json={"to": "contours-validated"})
     assert refused.status_code == 409, refused.text
     assert refused.json()["details"] == ["checklist:prescription-validated/dosimetrie-in-vivo-prevue"]
+
+    # The stage's target delay, set on the same page, is what the board measures against.
+    section = browser.find_element(By.ID, "stage-prescription-validated")
+    hours = section.find_element(By.CSS_SELECTOR, 'form[action="/admin/pathways/target"] input[name=hours]')
+    assert browser.find_element(By.CSS_SELECTOR, f'label[for="{hours.get_attribute("id")}"]').text
+    hours.clear()
+    hours.send_keys("12")
+    section.find_element(By.CSS_SELECTOR, 'form[action="/admin/pathways/target"] button[type=submit]').click()
+    WebDriverWait(browser, 10).until(ready.staleness_of(section))
+    assert "Nouvelle version du parcours" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    admin = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "admin.rt2", "password": accounts.PASSWORD}).json()["access_token"]
+    stages = accounts.call(root, "GET", "/api/v1/admin/pathways/radiotherapy", admin).json()["stages"]
+    assert next(stage for stage in stages if stage["code"] == "prescription-validated")["target_hours"] == 12

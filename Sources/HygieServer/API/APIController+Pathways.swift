@@ -211,6 +211,14 @@ extension APIController {
             }
             return try snakeJSON(edited)
         })
+        api.put("admin/pathways/:code/target", use: wrap { request, context in
+            let principal = try await principal(request, context)
+            let body = try await decode(TargetBody.self, request, context)
+            let edited = try await pathways.editDefinition(try context.parameters.require("code"), by: principal, detail: "target of \(body.stage)") {
+                definition in try definition.setTargetHours(body.hours, of: body.stage)
+            }
+            return try snakeJSON(edited)
+        })
         api.put("admin/pathways/:code/delays", use: wrap { request, context in
             let principal = try await principal(request, context)
             let body = try await decode(DelaysBody.self, request, context)

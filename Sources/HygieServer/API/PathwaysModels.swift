@@ -386,6 +386,12 @@ struct KPIView: Encodable {
     }
 }
 
+struct TargetBody: Decodable {
+    let stage: String
+    /// Hours a case may stay in the stage before it is overdue; null removes the target.
+    let hours: Int?
+}
+
 struct DelaysBody: Decodable {
     struct Delay: Decodable {
         let code: String

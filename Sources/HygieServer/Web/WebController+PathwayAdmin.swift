@@ -6,7 +6,8 @@ import Identity
 import Pathways
 
 /// The admin page of a pathway's definition (issue 6): per stage, the roles that may move a
-/// case into it, the stages it may move on to, and its checklist. Each form saves a new
+/// case into it, the stages it may move on to, how long a case may stay (its target) and its
+/// checklist. Each form saves a new
 /// version at once; the next transition anywhere is checked against it.
 extension WebController {
     func addPathwayAdminPages(to router: Router<AppRequestContext>) {
@@ -31,6 +32,12 @@ extension WebController {
                     case "transitions":
                         try await pathways.editDefinition("radiotherapy", by: principal, detail: "transitions from \(stage)") { definition in
                             try definition.replaceTransitions(from: stage, to: values)
+                        }
+                    case "target":
+                        let text = (form["hours"] ?? "").trimmingCharacters(in: .whitespaces)
+                        guard text.isEmpty || Int(text) != nil else { throw ServiceError.invalid("A stage's target is a whole number of hours.") }
+                        try await pathways.editDefinition("radiotherapy", by: principal, detail: "target of \(stage)") { definition in
+                            try definition.setTargetHours(Int(text), of: stage)
                         }
                     case "checklist":
                         // Rows: code, French text, English text, mandatory; a row without text is removed.
@@ -84,6 +91,7 @@ extension WebController {
                         "backward": definition.isBackward(from: stage.code, to: target.code),
                     ]
                 },
+                "hours": stage.targetHours.map(String.init) ?? "",
                 "items": stage.checklist.map { ["code": $0.code, "fr": $0.text.fr, "en": $0.text.en, "mandatory": $0.mandatory] },
             ]
         }

@@ -18,6 +18,13 @@ extension PathwayDefinition {
         stages[index].roles = roles
     }
 
+    /// How long a case may stay in `stage` before its card shows as overdue; nil: no target.
+    public mutating func setTargetHours(_ hours: Int?, of stage: String) throws {
+        guard let index = index(of: stage) else { throw ServiceError.notFound("Stage \(stage)") }
+        if let hours, !(1...8760).contains(hours) { throw ServiceError.invalid("A stage's target is between 1 and 8760 hours.") }
+        stages[index].targetHours = hours
+    }
+
     public mutating func setChecklist(_ items: [ChecklistItem], of stage: String) throws {
         guard let index = index(of: stage) else { throw ServiceError.notFound("Stage \(stage)") }
         stages[index].checklist = items

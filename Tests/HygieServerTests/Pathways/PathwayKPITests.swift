@@ -89,4 +89,36 @@ final class SteppedClock: WallClock {
             #expect(try await api.call(.get, "/api/v1/pathways/kpis", token: try await api.firstSignIn("jeanne")).status == 403)
         }
     }
+
+    @Test func anAdminSetsHowLongACaseMayStayInAStageBeforeItIsOverdue() async throws {
+        let clock = SteppedClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await withTestApp(clock: clock) { http in
+            let f = try await RadiotherapyFixture.make(http)
+            let api = f.api
+            func overdue(_ id: String) async throws -> Bool? {
+                let board = try await api.call(.get, "/api/v1/pathways/cases", token: try await api.login("chef.a", TestPassword.standard).json["access_token"]?.stringValue ?? "")
+                return board.json["items"]?.arrayValue?.first { $0["id"]?.stringValue == id }?["overdue"]?.boolValue
+            }
+            let id = try await f.openCase()
+            let admin = try await api.login("admin.a", TestPassword.standard).json["access_token"]?.stringValue ?? ""
+            let before = try await api.call(.get, "/api/v1/admin/pathways/radiotherapy", token: admin).json["version"]?.numberValue?.text
+
+            let set = try await api.call(.put, "/api/v1/admin/pathways/radiotherapy/target", ["stage": "to-prepare", "hours": 2], token: admin)
+            #expect(set.status == 200, "target: \(set.text)")
+            #expect(set.json["version"]?.numberValue?.text != before)
+            #expect(set.json["stages"]?.arrayValue?.first { $0["code"]?.stringValue == "to-prepare" }?["target_hours"]?.numberValue?.text == "2")
+            #expect(try await overdue(id) == false)
+            clock.advance(hours: 3)
+            #expect(try await overdue(id) == true)
+
+            // No target, never overdue; bad values and other roles are refused.
+            let freshAdmin = try await api.login("admin.a", TestPassword.standard).json["access_token"]?.stringValue ?? ""
+            #expect(try await api.call(.put, "/api/v1/admin/pathways/radiotherapy/target", ["stage": "to-prepare", "hours": .null], token: freshAdmin).status == 200)
+            #expect(try await overdue(id) == false)
+            #expect(try await api.call(.put, "/api/v1/admin/pathways/radiotherapy/target", ["stage": "to-prepare", "hours": 0], token: freshAdmin).status == 400)
+            #expect(try await api.call(.put, "/api/v1/admin/pathways/radiotherapy/target", ["stage": "nowhere", "hours": 5], token: freshAdmin).status == 404)
+            let technologist = try await api.login("manip.a", TestPassword.standard).json["access_token"]?.stringValue ?? ""
+            #expect(try await api.call(.put, "/api/v1/admin/pathways/radiotherapy/target", ["stage": "to-prepare", "hours": 5], token: technologist).status == 403)
+        }
+    }
 }

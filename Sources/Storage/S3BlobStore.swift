@@ -169,9 +169,10 @@ public struct S3BlobStore: BlobStore, BlobDownloads {
         }
     }
 
-    /// Transport failures are retried; a cancelled request or a spent deadline is not.
+    /// Transport failures are retried; a cancelled request, a spent deadline or an answer too
+    /// large to read is not.
     static func isRetryable(_ error: any Error) -> Bool {
-        if error is CancellationError { return false }
+        if error is CancellationError || error is NIOTooManyBytesError { return false }
         if let error = error as? HTTPClientError { return error != .cancelled && error != .deadlineExceeded }
         return true
     }

@@ -2,6 +2,7 @@ import Access
 import Core
 import DICOM
 import DIMSE
+import FHIR
 import FHIRStore
 import Foundation
 import Hummingbird
@@ -207,7 +208,7 @@ struct DownloadURLView: Encodable {
         url = published.url
         filename = published.filename
         instances = published.instances
-        expires = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(published.expiresAt) / 1000))
+        expires = FHIRDateTime.instantString(epochMillis: published.expiresAt)
     }
 }
 

@@ -97,10 +97,10 @@ extension PathwaysService {
             items: definition.sessions?.checklist ?? [], ticked: checklist, by: principal, when: when
         ).objectValue ?? [:]
         response["partOf"] = [["reference": .string("Procedure/\(id)")]]
+        let number = facts.sessionsDone + 1
         let record = AuditRecord(
             agent: principal.auditAgent, kind: .rest("create"), action: .create, entities: ["Procedure/\(id)"], patients: [found.patient],
-            detail: "treatment session \(facts.sessionsDone + 1)")
-        let number = facts.sessionsDone + 1
+            detail: "treatment session \(number)")
         let tenant = principal.tenant.rawValue
         do {
             _ = try await fhir.transaction(
@@ -117,8 +117,8 @@ extension PathwaysService {
         } catch where StorageError.classify(error) == .uniqueViolation {
             throw ServiceError.conflict("Session \(number) of this case was recorded a moment ago by someone else: reload the case.")
         }
-        logger.info("treatment session recorded", metadata: ["case": "\(caseID)", "number": "\(facts.sessionsDone + 1)"])
+        logger.info("treatment session recorded", metadata: ["case": "\(caseID)", "number": "\(number)"])
         return TreatmentSession(
-            id: id, number: facts.sessionsDone + 1, performed: when, machine: found.machine, performer: principal.practitioner, checklist: checklist)
+            id: id, number: number, performed: when, machine: found.machine, performer: principal.practitioner, checklist: checklist)
     }
 }

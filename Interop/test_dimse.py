@@ -176,12 +176,17 @@ def test_storescu_files_a_series_under_the_patient(net):
     served = pydicom.dcmread(pydicom.filebase.DicomBytesIO(body[start:]))
     assert served.PixelData == instances[0].PixelData
     assert str(served.PatientName) == "Durand^Léa"
-    # The ImagingStudy follows.
-    imaging = requests.get(f"{net.hygie.root}/fhir/ImagingStudy/{study}", headers={"Authorization": f"Bearer {net.physician}"})
+    # The ImagingStudy follows, written once for the association (in the background once it is
+    # released), and one "DICOM Instances Transferred" record for its study, in the modality's name.
+    deadline = time.monotonic() + 20
+    while True:
+        imaging = requests.get(f"{net.hygie.root}/fhir/ImagingStudy/{study}", headers={"Authorization": f"Bearer {net.physician}"})
+        audit = requests.get(f"{net.hygie.root}/fhir/AuditEvent", params={"entity": f"ImagingStudy/{study}"}, headers=net.hygie.auth).json()
+        transferred = [e["resource"] for e in audit.get("entry", []) if "110104" in str(e["resource"].get("type", ""))]
+        if (imaging.status_code == 200 and transferred) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert imaging.status_code == 200 and imaging.json()["numberOfInstances"] == 4 and imaging.json()["meta"]["versionId"] == "1"
-    # One "DICOM Instances Transferred" record for the association's study, in the modality's name.
-    audit = requests.get(f"{net.hygie.root}/fhir/AuditEvent", params={"entity": f"ImagingStudy/{study}"}, headers=net.hygie.auth).json()
-    transferred = [e["resource"] for e in audit.get("entry", []) if "110104" in str(e["resource"].get("type", ""))]
     assert len(transferred) == 1 and "4 instance(s) stored" in str(transferred[0]), json.dumps([(e.get("entity"), e.get("outcomeDesc"), e.get("recorded")) for e in transferred])
 
 

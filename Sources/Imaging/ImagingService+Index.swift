@@ -28,8 +28,11 @@ extension ImagingService {
 
     /// Writes the index rows of `pending` and the audit record in one transaction, and marks
     /// their studies' ImagingStudy as behind the index (`change_seq`); `syncImagingStudies`
-    /// then rewrites them, one writer per study (see ImagingService+Sync.swift).
-    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, deferred: Bool = false) async throws {
+    /// then rewrites them, one writer per study (see ImagingService+Sync.swift). The blob
+    /// writes in `awaiting` finish while the rows are written, and before the commit.
+    func index(
+        _ pending: [StoreBatch.PendingInstance], caller: Caller, deferred: Bool = false, awaiting writes: [Task<Void, any Error>] = []
+    ) async throws {
         let tenant = caller.tenant
         let studies = Set(pending.map(\.index.studyUID))
         let now = now()
@@ -40,7 +43,7 @@ extension ImagingService {
             encoder.outputFormatting = .sortedKeys
             let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
             try await database.transaction { database in
-                try await self.writeRows(pending, tenant: tenant, now: now, on: database)
+                try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database)
                 for (study, instances) in Dictionary(grouping: pending, by: \.index.studyUID) {
                     try await database.raw(
                         """
@@ -63,16 +66,18 @@ extension ImagingService {
                 detail: "\(pending.count) instance(s) stored")]
         } ?? []
         if records.isEmpty {
-            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
+            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database) }
         } else {
             _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
-                try await self.writeRows(pending, tenant: tenant, now: now, on: database)
+                try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database)
             }
         }
         for study in studies { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
     }
 
-    func writeRows(_ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, on database: any SQLDatabase) async throws {
+    func writeRows(
+        _ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, awaiting writes: [Task<Void, any Error>] = [], on database: any SQLDatabase
+    ) async throws {
         let t = tenant.rawValue
         var seenStudies: Set<String> = []
         var seenSeries: Set<String> = []
@@ -120,6 +125,7 @@ extension ImagingService {
             ).run()
         }
         try await recount(studies: Array(seenStudies), series: Array(seenSeries), tenant: tenant, on: database)
+        for write in writes { try await write.value }
     }
 
     /// Recomputes the counts and modalities the index keeps per series and study.
@@ -134,24 +140,21 @@ extension ImagingService {
                 """
             ).run()
         }
-        for study in studies {
-            let modalities = try await database.raw(
-                """
-                SELECT DISTINCT modality FROM dicom_series WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND deleted_at IS NULL
-                AND instance_count > 0 ORDER BY modality
-                """
-            ).all().map { try $0.decode(column: "modality", as: String.self) }.filter { !$0.isEmpty }
-            try await database.raw(
-                """
-                UPDATE dicom_studies SET modalities = \(bind: modalities.joined(separator: "\\")),
-                    series_count = (SELECT COUNT(*) FROM dicom_series s WHERE s.tenant_id = dicom_studies.tenant_id AND s.study_uid = dicom_studies.study_uid
-                        AND s.deleted_at IS NULL AND s.instance_count > 0),
-                    instance_count = (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = dicom_studies.tenant_id
-                        AND i.study_uid = dicom_studies.study_uid AND i.deleted_at IS NULL)
-                WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study)
-                """
-            ).run()
-        }
+        guard !studies.isEmpty else { return }
+        // The modalities as QIDO returns them (ModalitiesInStudy): distinct, sorted, joined by "\".
+        try await database.raw(
+            """
+            UPDATE dicom_studies SET
+                modalities = COALESCE((SELECT string_agg(m.modality, \(bind: "\\") ORDER BY m.modality) FROM (SELECT DISTINCT s.modality FROM dicom_series s
+                    WHERE s.tenant_id = dicom_studies.tenant_id AND s.study_uid = dicom_studies.study_uid AND s.deleted_at IS NULL
+                    AND s.instance_count > 0 AND s.modality <> '') m), ''),
+                series_count = (SELECT COUNT(*) FROM dicom_series s WHERE s.tenant_id = dicom_studies.tenant_id AND s.study_uid = dicom_studies.study_uid
+                    AND s.deleted_at IS NULL AND s.instance_count > 0),
+                instance_count = (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = dicom_studies.tenant_id
+                    AND i.study_uid = dicom_studies.study_uid AND i.deleted_at IS NULL)
+            WHERE tenant_id = \(bind: t) AND study_uid IN (\(binds: studies))
+            """
+        ).run()
     }
 
     /// The series of a study as the index has them.

@@ -73,9 +73,12 @@ public struct StoreTarget: Sendable {
 }
 
 /// A group of instances stored together (one STOW-RS request, one DIMSE association's burst):
-/// each is checked and its blob written as it arrives, then one transaction indexes them all,
-/// updates their ImagingStudy resources and appends the audit record. If that transaction
-/// fails, the blobs it would have indexed are removed: nothing half-written remains.
+/// each is checked as it arrives and its blob write started, then one transaction indexes them
+/// all and appends the audit record. Blob writes (each flushed to the disk) run while the next
+/// instance is read and while the index rows are written; the transaction commits only once
+/// every one of them has finished, so the index never names a blob that is not safely stored.
+/// An instance whose blob could not be written fails alone; if the transaction fails, the
+/// blobs it would have indexed are removed: nothing half-written remains.
 public struct StoreBatch: Sendable {
     let service: ImagingService
     let target: StoreTarget
@@ -85,6 +88,16 @@ public struct StoreBatch: Sendable {
     /// Study rows read by this batch: a series of hundreds of instances reads its study once.
     var studies: [String: ImagingService.StudyRow?] = [:]
     var writable: [String: Bool] = [:]
+    /// Blob writes not yet known to have finished, oldest first.
+    var writes: [BlobWrite] = []
+
+    struct BlobWrite: Sendable {
+        var sop: String
+        var task: Task<Void, any Error>
+    }
+
+    /// Blob writes a batch lets run at once (each holds its instance's bytes until written).
+    static let writesInFlight = 4
 
     struct PendingInstance: Sendable {
         var index: IndexedInstance
@@ -162,7 +175,7 @@ public struct StoreBatch: Sendable {
             throw fail(FailedInstance.notAuthorized, "Study \(index.studyUID) is already filed under another patient.")
         }
         try await checkWrite(patient: patient, index: index)
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(SHA256.hash(data: bytes))
         var replacing = false
         if let existing, existing.deletedAt == nil {
             if existing.digest == digest {
@@ -177,11 +190,36 @@ public struct StoreBatch: Sendable {
         let key = ImagingService.blobKey(patient: patient, study: index.studyUID, series: index.seriesUID, sop: index.sopUID)
         let json = DICOMJSON.encode(file.dataSet, bulkData: ImagingService.bulkDataLocator(study: index.studyUID, series: index.seriesUID, sop: index.sopUID))
         let metadata = try await service.seal(json, tenant: tenant, sop: index.sopUID)
-        try await service.blobs.put(key, bytes)
+        let blobs = service.blobs
+        writes.append(BlobWrite(sop: index.sopUID, task: Task { try await blobs.put(key, bytes) }))
         pending.append(PendingInstance(
             index: index, patient: patient, blobKey: key, size: bytes.count, digest: digest, metadata: metadata, replacing: replacing,
             heldFor: patient == nil ? target.holdsUnmatchedFor : nil))
         result.stored.append(StoredInstance(sopClass: index.sopClass, sopInstance: index.sopUID, study: index.studyUID, series: index.seriesUID))
+        await settleWrites(keeping: Self.writesInFlight)
+    }
+
+    /// Waits for the oldest blob writes until at most `keeping` are under way; an instance whose
+    /// blob could not be written is taken out of the batch and reported failed. Returns how
+    /// many failed.
+    @discardableResult
+    mutating func settleWrites(keeping: Int) async -> Int {
+        var failures = 0
+        while writes.count > keeping {
+            let write = writes.removeFirst()
+            do {
+                try await write.task.value
+            } catch {
+                service.logger.error("writing a DICOM instance's file failed", metadata: ["sop": "\(write.sop)", "error": "\(String(reflecting: error))"])
+                failures += 1
+                guard let position = pending.firstIndex(where: { $0.index.sopUID == write.sop }) else { continue }
+                let instance = pending.remove(at: position).index
+                result.stored.removeAll { $0.sopInstance == write.sop }
+                result.failed.append(FailedInstance(
+                    sopClass: instance.sopClass, sopInstance: instance.sopUID, reason: FailedInstance.processingFailure, message: "The instance could not be stored."))
+            }
+        }
+        return failures
     }
 
     /// Refuses an instance the caller may not file: a patient they may not write for, or no
@@ -214,24 +252,38 @@ public struct StoreBatch: Sendable {
     /// Indexes every accepted instance in one transaction; on failure removes their blobs and
     /// reports them failed.
     public mutating func commit() async -> StoreResult {
-        guard !pending.isEmpty else { return result }
-        do {
-            try await service.index(pending, caller: target.caller, deferred: target.deferred)
-            if !target.deferred {
-                await service.scheduleSync(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
-            }
-        } catch {
-            service.logger.error("indexing DICOM instances failed", metadata: ["error": "\(String(reflecting: error))"])
-            for instance in pending where !instance.replacing { try? await service.blobs.delete(instance.blobKey) }
-            let failedUIDs = Set(pending.map(\.index.sopUID))
-            result.stored.removeAll { failedUIDs.contains($0.sopInstance) }
-            result.failed += pending.map {
-                FailedInstance(sopClass: $0.index.sopClass, sopInstance: $0.index.sopUID, reason: FailedInstance.processingFailure,
-                               message: "The instance could not be indexed; nothing was kept.")
+        defer { pending = [] }
+        while !pending.isEmpty {
+            do {
+                try await service.index(pending, caller: target.caller, deferred: target.deferred, awaiting: writes.map(\.task))
+                writes = []
+                if !target.deferred {
+                    await service.scheduleSync(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
+                }
+                return result
+            } catch {
+                // A blob that could not be written fails its instance alone: the others are
+                // indexed without it.
+                if await settleWrites(keeping: 0) > 0 { continue }
+                await fail(error)
             }
         }
-        pending = []
+        await settleWrites(keeping: 0)
         return result
+    }
+
+    /// The index transaction failed: the blobs it would have indexed are removed and their
+    /// instances reported failed.
+    mutating func fail(_ error: any Error) async {
+        service.logger.error("indexing DICOM instances failed", metadata: ["error": "\(String(reflecting: error))"])
+        for instance in pending where !instance.replacing { try? await service.blobs.delete(instance.blobKey) }
+        let failedUIDs = Set(pending.map(\.index.sopUID))
+        result.stored.removeAll { failedUIDs.contains($0.sopInstance) }
+        result.failed += pending.map {
+            FailedInstance(sopClass: $0.index.sopClass, sopInstance: $0.index.sopUID, reason: FailedInstance.processingFailure,
+                           message: "The instance could not be indexed; nothing was kept.")
+        }
+        pending = []
     }
 
     /// Stores one instance and commits it, keeping what the batch learnt (study rows, patient

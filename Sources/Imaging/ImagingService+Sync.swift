@@ -47,7 +47,43 @@ actor StudySyncQueue {
     func started(_ key: String) { scheduled.remove(key) }
 }
 
+/// The work DIMSE associations leave owed when they end (ImagingStudy rewrites, audit records),
+/// done in the background one batch at a time; what several associations owe the same tenant
+/// at once is done together. The index records it as owed (`change_seq`, `dicom_audit_pending`)
+/// before the association ends, so a stop before it is done loses nothing: the sweep settles it.
+actor DeferredFinisher {
+    private var owed: [TenantID: Set<String>] = [:]
+    private var draining: Task<Void, Never>?
+
+    func add(_ studies: Set<String>, tenant: TenantID, finish: @escaping @Sendable (Set<String>, TenantID) async -> Void) {
+        owed[tenant, default: []].formUnion(studies)
+        guard draining == nil else { return }
+        draining = Task { await self.drain(finish) }
+    }
+
+    private func drain(_ finish: @Sendable (Set<String>, TenantID) async -> Void) async {
+        while let (tenant, studies) = owed.first {
+            owed[tenant] = nil
+            await finish(studies, tenant)
+        }
+        draining = nil
+    }
+
+    /// Returns once nothing is owed.
+    func idle() async {
+        while let draining { await draining.value }
+    }
+}
+
 extension ImagingService {
+    /// Hands what an association owes to the background finisher (see `DeferredFinisher`).
+    public func finishLater(_ studies: Set<String>, tenant: TenantID) async {
+        await finisher.add(studies, tenant: tenant) { studies, tenant in await self.finishDeferred(studies, tenant: tenant) }
+    }
+
+    /// Waits until the background finisher has done what associations owed.
+    public func deferredWorkDone() async { await finisher.idle() }
+
     /// Rewrites these studies' ImagingStudy shortly, coalescing with other stores into them;
     /// the index marks them behind until then, so that nothing is lost if the process stops.
     public func scheduleSync(_ studies: Set<String>, tenant: TenantID) async {

@@ -52,6 +52,7 @@ public final class ImagingService: Sendable {
     let accessAudit: AccessAuditWindow
     let studyLocks = StudyLocks()
     let syncQueue = StudySyncQueue()
+    let finisher = DeferredFinisher()
 
     public init(
         fhir: FHIRStore, blobs: any BlobStore, downloads: (any BlobDownloads)? = nil, keyRing: KeyRing, clock: any WallClock,

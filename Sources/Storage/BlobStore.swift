@@ -60,13 +60,16 @@ public struct DirectoryBlobStore: BlobStore {
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
         let path = try path(key)
         try await pool.runIfActive {
-            let manager = FileManager.default
-            let directory = (path as NSString).deletingLastPathComponent
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let temporary = path + ".tmp-" + UUID().uuidString
             // Written and flushed to the disk before it takes its name: once `put` returns,
-            // the index may point at it.
-            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            // the index may point at it. Directories are made only when missing (most blobs
+            // go where others already are).
+            var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if descriptor < 0 && errno == ENOENT {
+                let directory = (path as NSString).deletingLastPathComponent
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            }
             guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
             var written = 0
             let complete = bytes.withUnsafeBytes { buffer -> Bool in

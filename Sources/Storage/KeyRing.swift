@@ -71,7 +71,7 @@ public final class KeyRing: Sendable {
     public init(store: any SQLStore, master: SymmetricKey, clock: any WallClock, idGenerator: any IDGenerator) {
         self.store = store
         self.masterKey = ImmutableKey(key: master)
-        self.masterID = master.withUnsafeBytes { Data(SHA256.hash(data: Data($0))).prefix(8).map { String(format: "%02x", $0) }.joined() }
+        self.masterID = master.withUnsafeBytes { Hex.encode(Data(SHA256.hash(data: Data($0))).prefix(8)) }
         self.clock = clock
         self.idGenerator = idGenerator
     }

@@ -138,7 +138,7 @@ public struct S3BlobStore: BlobStore, BlobDownloads {
     /// Sends one signed request, retrying twice (after 0.1 s and 0.4 s) when the connection
     /// fails or the server answers 500, 502, 503 or 504.
     func send(_ method: String, _ path: String, body: [UInt8] = [], headers extra: [(String, String)] = []) async throws -> Response {
-        let payloadHash = S3Signer.hex(SHA256.hash(data: body))
+        let payloadHash = Hex.encode(SHA256.hash(data: body))
         var attempt = 0
         while true {
             attempt += 1

@@ -1,3 +1,4 @@
+import Core
 import Crypto
 import Foundation
 
@@ -69,12 +70,12 @@ public struct S3Signer: Sendable {
     }
 
     func sign(_ canonicalRequest: String, stamp: String) -> String {
-        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope(stamp), Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
+        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope(stamp), Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
         var key = SymmetricKey(data: Array("AWS4\(secretKey)".utf8))
         for part in [String(stamp.prefix(8)), region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
     func scope(_ stamp: String) -> String { "\(stamp.prefix(8))/\(region)/\(service)/aws4_request" }
@@ -113,9 +114,5 @@ public struct S3Signer: Sendable {
 
     static func collapsingSpaces(_ value: String) -> String {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-    }
-
-    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -27,21 +27,10 @@ public enum AuditTrail {
     /// The hash the chain starts from.
     static let genesis = String(repeating: "0", count: 64)
 
-    static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    static func digest(_ body: [UInt8]) -> String { hex(SHA256.hash(data: body)) }
+    static func digest(_ body: [UInt8]) -> String { Hex.encode(SHA256.hash(data: body)) }
 
     static func link(_ previous: String, _ digest: String) -> String {
-        hex(SHA256.hash(data: Data((previous + digest).utf8)))
+        Hex.encode(SHA256.hash(data: Data((previous + digest).utf8)))
     }
 }
 
@@ -79,12 +68,16 @@ extension FHIRStore {
         let stored = try await insertNew(writes, method: "POST", in: trail)
         let database = context.database
         let tenant = context.tenant.rawValue
-        try await database.raw("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditTrail.genesis)) ON CONFLICT DO NOTHING").run()
         // The head row serialises appends across processes on PostgreSQL (held until commit).
         let lock = dialect == .postgres ? " FOR UPDATE" : ""
-        guard let head = try await database.raw("SELECT seq, hash FROM audit_heads WHERE tenant_id = \(bind: tenant)\(unsafeRaw: lock)").first() else {
-            throw FHIRError.internalError("The audit chain has no head.")
+        let headQuery: SQLQueryString = "SELECT seq, hash FROM audit_heads WHERE tenant_id = \(bind: tenant)\(unsafeRaw: lock)"
+        var found = try await database.raw(headQuery).first()
+        if found == nil {
+            // The tenant's first record starts its chain.
+            try await database.raw("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditTrail.genesis)) ON CONFLICT DO NOTHING").run()
+            found = try await database.raw(headQuery).first()
         }
+        guard let head = found else { throw FHIRError.internalError("The audit chain has no head.") }
         var seq = try head.decode(column: "seq", as: Int64.self)
         var hash = try head.decode(column: "hash", as: String.self)
         var rows: [SQLQueryString] = []

@@ -123,11 +123,13 @@ public struct ImportSummary: Sendable, Codable, Equatable {
 
 /// Serialises an association's stores through its one batch.
 actor AssociationStore {
-    var batch: StoreBatch
+    var batch: StoreBatch?
     init(_ batch: StoreBatch) { self.batch = batch }
     /// An association sends its C-STOREs one after the other, so no two calls overlap.
     func storeOne(_ bytes: [UInt8]) async -> StoreResult {
-        var current = batch
+        // Moved out while it works so that its caches are not copied at every store (an
+        // association of thousands of one-instance studies made each store copy them all).
+        var current = batch.take()!
         let result = await current.storeOne(bytes)
         batch = current
         return result
@@ -188,8 +190,11 @@ struct ArchiveSession: DIMSESession {
         }
     }
 
+    /// What the association owes (ImagingStudy rewrites, audit records) is durable in the index
+    /// already, so it is handed to the archive's background finisher: the modality learns the
+    /// association is over without waiting for thousands of one-instance studies to be rewritten.
     func end() async {
-        for (tenant, studies) in touched.take() { await node.imaging.finishDeferred(studies, tenant: tenant) }
+        for (tenant, studies) in touched.take() { await node.imaging.finishLater(studies, tenant: tenant) }
     }
 
     func respond(

@@ -1,0 +1,132 @@
+import Core
+import DICOM
+import FHIR
+import FHIRStore
+import Foundation
+import HygieServer
+import Imaging
+import Logging
+import SQLKit
+import Storage
+import Synchronization
+import Testing
+
+/// A blob store whose writes take their time, notice what the index already says when they
+/// finish, and refuse the keys they are told to.
+final class SlowBlobStore: BlobStore {
+    let objects = Mutex<[String: [UInt8]]>([:])
+    let refused = Mutex<Set<String>>([])
+    /// For each finished write: was its instance already in the index?
+    let indexedWhenWritten = Mutex<[Bool]>([])
+    let delay: Duration
+    let isIndexed: @Sendable (String) async -> Bool
+
+    init(delay: Duration, isIndexed: @escaping @Sendable (String) async -> Bool) {
+        self.delay = delay
+        self.isIndexed = isIndexed
+    }
+
+    func put(_ key: String, _ bytes: [UInt8]) async throws {
+        try await Task.sleep(for: delay)
+        if refused.withLock({ $0.contains(key) }) { throw BlobStoreError.corrupt(key) }
+        let indexed = await isIndexed(key)
+        indexedWhenWritten.withLock { $0.append(indexed) }
+        objects.withLock { $0[key] = bytes }
+    }
+    func get(_ key: String) async throws -> [UInt8] {
+        guard let bytes = objects.withLock({ $0[key] }) else { throw BlobStoreError.notFound(key) }
+        return bytes
+    }
+    func delete(_ key: String) async throws { _ = objects.withLock { $0.removeValue(forKey: key) } }
+    func exists(_ key: String) async throws -> Bool { objects.withLock { $0[key] != nil } }
+}
+
+/// Blob writes run alongside the index statements (issue 5, ingest): the index still commits
+/// only once every file it names is stored, and a file that cannot be written fails its
+/// instance alone.
+@Suite struct StoreDurabilityTests {
+    static func archive(_ platform: Platform, delay: Duration) -> (ImagingService, SlowBlobStore) {
+        let database = platform.fhir.database
+        let blobs = SlowBlobStore(delay: delay) { key in
+            let count = try? await database.read { database in
+                try await database.raw("SELECT COUNT(*) AS n FROM dicom_instances WHERE blob_key = \(bind: key)").first()?.decode(column: "n", as: Int.self)
+            }
+            return (count ?? 0) > 0
+        }
+        let imaging = ImagingService(
+            fhir: platform.fhir, blobs: blobs, keyRing: platform.keyRing, clock: SystemWallClock(), ids: UUIDv7Generator(clock: SystemWallClock()),
+            logger: Logger(label: "test"))
+        return (imaging, blobs)
+    }
+
+    static func indexed(_ sops: [String], _ platform: Platform) async throws -> [String] {
+        try await platform.fhir.database.read { database in
+            try await database.raw("SELECT sop_uid FROM dicom_instances WHERE sop_uid IN (\(binds: sops)) ORDER BY sop_uid").all()
+                .map { try $0.decode(column: "sop_uid", as: String.self) }
+        }
+    }
+
+    @Test func theIndexCommitsOnlyOnceEveryFileItNamesIsWritten() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let (imaging, blobs) = Self.archive(platform, delay: .milliseconds(150))
+            let study = "1.2.826.0.1.3680043.10.1452.97.1"
+            let files = (1...3).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: "\(study).1", number: $0) }
+            for deferred in [false, true] {
+                let result = await imaging.store(deferred ? [files[2]] : Array(files[0...1]), target: StoreTarget(caller: .system(tenant), deferred: deferred))
+                #expect(result.failed.isEmpty, "\(result.failed.map(\.message))")
+            }
+            #expect(blobs.indexedWhenWritten.withLock { $0 } == [false, false, false], "no row was visible before its file was written")
+            #expect(blobs.objects.withLock { $0.count } == 3)
+            let indexed = try await Self.indexed((1...3).map { "\(study).1.\($0)" }, platform)
+            #expect(indexed.count == 3)
+            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
+        }
+    }
+
+    @Test func aFileThatCannotBeWrittenFailsItsInstanceAlone() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let (imaging, blobs) = Self.archive(platform, delay: .milliseconds(20))
+            let study = "1.2.826.0.1.3680043.10.1452.97.2"
+            let series = "\(study).1"
+            let files = (1...3).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: series, number: $0) }
+            blobs.refused.withLock { $0 = ["patients/unmatched/studies/\(study)/series/\(series)/\(series).2.dcm"] }
+            let result = await imaging.store(files, target: StoreTarget(caller: .system(tenant)))
+            #expect(result.stored.map(\.sopInstance).sorted() == ["\(series).1", "\(series).3"])
+            #expect(result.failed.map(\.sopInstance) == ["\(series).2"])
+            #expect(result.failed.map(\.reason) == [FailedInstance.processingFailure])
+            #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == ["\(series).1", "\(series).3"])
+            let counted = try await platform.fhir.database.read { database in
+                try await database.raw("SELECT instance_count FROM dicom_studies WHERE study_uid = \(bind: study)").first()?.decode(column: "instance_count", as: Int.self)
+            }
+            #expect(counted == 2)
+            // Sent again once the store takes it, it is stored.
+            blobs.refused.withLock { $0 = [] }
+            #expect(await imaging.store([files[1]], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
+            #expect(try await Self.indexed(["\(series).2"], platform) == ["\(series).2"])
+            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
+        }
+    }
+
+    @Test func whatAnAssociationOwesIsDoneInTheBackgroundOnceItEnds() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let patient = try #require(try await platform.fhir.create(
+                ["resourceType": "Patient", "name": [["family": "Fin"]]], type: "Patient", as: .system(tenant)).resource).id
+            let studies = (1...3).map { "1.2.826.0.1.3680043.10.1452.97.3.\($0)" }
+            var batch = platform.imaging.startBatch(StoreTarget(caller: .system(tenant), deferred: true))
+            for study in studies {
+                #expect(await batch.storeOne(ImagingStudySyncTests.instance(patient: patient, study: study, series: "\(study).1", number: 1)).failed.isEmpty)
+            }
+            for study in studies { #expect(try await ImagingStudySyncTests.instances(in: study, platform, tenant) == nil) }
+            await platform.imaging.finishLater(Set(studies), tenant: tenant)
+            await platform.imaging.deferredWorkDone()
+            for study in studies { #expect(try await ImagingStudySyncTests.instances(in: study, platform, tenant) == 1) }
+            #expect(try await platform.imaging.syncStaleStudies() == 0, "nothing left for the sweep")
+        }
+    }
+}

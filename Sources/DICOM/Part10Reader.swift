@@ -208,9 +208,27 @@ struct DataSetReader {
             // Implicit VR private or unknown sequence with a defined length.
             return DataElement(tag: tag, vr: .SQ, value: .sequence(try readItems(end: position + count, characterSet: characterSet, depth: depth + 1)))
         }
+        // A standard attribute sent as UN (written by software that did not know it) is read
+        // with the dictionary's VR, as PS3.5 §6.2.2 lets a receiver do: otherwise its value
+        // (a Modality, a PatientName) would be invisible to the index and to searches. A UN
+        // value is encoded as in implicit VR little endian.
+        var fromUN = false
+        if vr == .UN, explicitVR, !tag.isPrivate, !tag.isGroupLength, case let known = DataDictionary.impliedVR(for: tag), known != .UN {
+            if known == .SQ {
+                if count >= 8, looksLikeItem(at: position) {
+                    let saved = (explicitVR, bigEndian)
+                    (explicitVR, bigEndian) = (false, false)
+                    defer { (explicitVR, bigEndian) = saved }
+                    return DataElement(tag: tag, vr: .SQ, value: .sequence(try readItems(end: position + count, characterSet: characterSet, depth: depth + 1)))
+                }
+            } else {
+                vr = known
+                fromUN = true
+            }
+        }
         var value = try take(count, at: tag)
-        if bigEndian, let width = vr.binaryWidth, width > 1 { Self.swap(&value, width: width) }
-        if bigEndian, vr == .AT { Self.swap(&value, width: 2) }
+        if bigEndian, !fromUN, let width = vr.binaryWidth, width > 1 { Self.swap(&value, width: width) }
+        if bigEndian, !fromUN, vr == .AT { Self.swap(&value, width: 2) }
         return DataElement(tag: tag, vr: vr, value: .bytes(value))
     }
 

@@ -179,3 +179,26 @@ struct SplitMix {
     dataSet[.studyDescription] = DataElement(tag: .studyDescription, vr: .LO, value: .bytes(Array("   ".utf8)))
     #expect(dataSet.string(.studyDescription) == nil)
 }
+
+/// Standard attributes some writers send as UN are read with their dictionary VR (PS3.5
+/// §6.2.2), sequences included, so that the index sees a Modality or a PatientName.
+@Test(arguments: [TransferSyntax.explicitVRLittleEndian, .explicitVRBigEndian])
+func standardAttributesSentAsUNAreReadWithTheirOwnVR(syntax: TransferSyntax) throws {
+    var dataSet = sampleDataSet()
+    dataSet[.modality] = DataElement(tag: .modality, vr: .UN, value: .bytes(Array("CT".utf8)))
+    dataSet[.patientName] = DataElement(tag: .patientName, vr: .UN, value: .bytes(Array("Doe^Jo".utf8)))
+    dataSet[.instanceNumber] = DataElement(tag: .instanceNumber, vr: .UN, value: .bytes(Array("7 ".utf8)))
+    // An item holding ReferencedSOPInstanceUID "1.2.3.9", in implicit VR little endian.
+    let content: [UInt8] = [0x08, 0x00, 0x55, 0x11, 8, 0, 0, 0] + Array("1.2.3.9".utf8) + [0]
+    let item: [UInt8] = [0xFE, 0xFF, 0x00, 0xE0, UInt8(content.count), 0, 0, 0] + content
+    dataSet[.referencedSOPSequence] = DataElement(tag: .referencedSOPSequence, vr: .UN, value: .bytes(item))
+    dataSet[Tag(0x0009, 0x1001)] = DataElement(tag: Tag(0x0009, 0x1001), vr: .UN, value: .bytes([1, 2, 3, 4]))
+    let file = DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: syntax), dataSet: dataSet, transferSyntax: syntax)
+    let read = try DICOMFile.read(file.serialized()).dataSet
+    #expect(read[.modality]?.vr == .CS)
+    #expect(read.string(.modality) == "CT")
+    #expect(read.string(.patientName) == "Doe^Jo")
+    #expect(read.integer(.instanceNumber) == 7)
+    #expect(read.sequence(.referencedSOPSequence).map { $0.string(.referencedSOPInstanceUID) } == ["1.2.3.9"])
+    #expect(read[Tag(0x0009, 0x1001)]?.vr == .UN, "a private attribute stays as it came")
+}

@@ -138,6 +138,17 @@ def test_search_matches_wildcards_dates_uids_and_fuzzy_names(hygie, people, stor
     assert instances[0]["00080018"]["Value"][0] == mr.SOPInstanceUID
     page = physician.search_for_studies(search_filters={"PatientID": people["patient_id"]}, limit=5, offset=5)
     assert len(page) == 5
+    # OHIF's study list names series attributes at the study level: each study answers its instance's.
+    listed = physician.search_for_studies(search_filters={"PatientID": people["patient_id"]}, fields=["00081030", "00080060"], get_remaining=True)
+    answered = {s["0020000D"]["Value"][0]: s for s in listed}
+    checked = 0
+    for name, original in stored:
+        if original.get("Modality"):
+            assert answered[original.StudyInstanceUID]["00080060"].get("Value") == [original.Modality], name
+            checked += 1
+        if original.get("StudyDescription"):
+            assert answered[original.StudyInstanceUID]["00081030"]["Value"] == [original.StudyDescription], name
+    assert checked >= 50
 
 
 def test_frames_rendered_and_wado_uri_serve_the_pixels(hygie, people, stored):

@@ -33,7 +33,18 @@ extension ImagingService {
         var sql: SQLQueryString
         switch query.level {
         case .study:
-            sql = "SELECT s.* FROM dicom_studies s WHERE " + visible(caller, oneStudy: query.study != nil)
+            sql = "SELECT s.*"
+            if Self.answersStudyModality(query) {
+                // Modality is a series attribute: a study answers its representative instance's
+                // (the one whose metadata would be read), from the index rather than from the
+                // instance's sealed metadata (OHIF's study list asks for it on every study).
+                sql += """
+                    , (SELECT se.modality FROM dicom_instances i JOIN dicom_series se ON se.tenant_id = i.tenant_id AND se.series_uid = i.series_uid
+                        WHERE i.tenant_id = s.tenant_id AND i.study_uid = s.study_uid AND i.deleted_at IS NULL
+                        ORDER BY i.instance_number LIMIT 1) AS representative_modality
+                    """
+            }
+            sql += " FROM dicom_studies s WHERE " + visible(caller, oneStudy: query.study != nil)
         case .series:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
@@ -97,6 +108,9 @@ extension ImagingService {
         out.set(.numberOfStudyRelatedSeries, .IS, String(try row.decode(column: "series_count", as: Int.self)))
         out.set(.numberOfStudyRelatedInstances, .IS, String(try row.decode(column: "instance_count", as: Int.self)))
         out.set(.instanceAvailability, .CS, "ONLINE")
+        if Self.answersStudyModality(query), let modality = try row.decode(column: "representative_modality", as: String?.self) {
+            put(.modality, .CS, modality)
+        }
         var retrieve = "\(retrieveBase)/studies/\(study)"
         var representative: (series: String?, sop: String?) = (nil, nil)
         if query.level != .study {
@@ -137,6 +151,11 @@ extension ImagingService {
             }
         }
         return out
+    }
+
+    /// A study-level search asking for Modality by name.
+    static func answersStudyModality(_ query: QIDOQuery) -> Bool {
+        query.level == .study && query.include.contains(.modality)
     }
 
     /// Which level an attribute belongs to, for `includefield=all` (series- and instance-level

@@ -64,10 +64,12 @@ public struct DirectoryBlobStore: BlobStore {
             // Written and flushed to the disk before it takes its name: once `put` returns,
             // the index may point at it. Directories are made only when missing (most blobs
             // go where others already are).
+            let directory = (path as NSString).deletingLastPathComponent
             var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            var madeDirectories = false
             if descriptor < 0 && errno == ENOENT {
-                let directory = (path as NSString).deletingLastPathComponent
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                madeDirectories = true
                 descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             }
             guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
@@ -87,7 +89,21 @@ public struct DirectoryBlobStore: BlobStore {
                 unlink(temporary)
                 throw CocoaError(.fileWriteUnknown)
             }
+            // The new name, and any directory just made, are flushed too: without a journal
+            // (ext4 as this machine mounts it) a rename is not durable until its directory is.
+            var flushing = directory
+            repeat {
+                guard Self.flushDirectory(flushing) else { throw CocoaError(.fileWriteUnknown) }
+                flushing = (flushing as NSString).deletingLastPathComponent
+            } while madeDirectories && flushing.count >= root.count
         }
+    }
+
+    static func flushDirectory(_ path: String) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return fsync(descriptor) == 0
     }
 
     public func get(_ key: String) async throws -> [UInt8] {

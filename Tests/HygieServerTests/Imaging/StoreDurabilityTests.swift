@@ -28,11 +28,13 @@ final class SlowBlobStore: BlobStore {
 
     func put(_ key: String, _ bytes: [UInt8]) async throws {
         try await Task.sleep(for: delay)
-        if refused.withLock({ $0.contains(key) }) { throw BlobStoreError.corrupt(key) }
+        if refused.withLock({ $0.contains(key) }) { throw Refused() }
         let indexed = await isIndexed(key)
         indexedWhenWritten.withLock { $0.append(indexed) }
         objects.withLock { $0[key] = bytes }
     }
+    struct Refused: Error {}
+
     func get(_ key: String) async throws -> [UInt8] {
         guard let bytes = objects.withLock({ $0[key] }) else { throw BlobStoreError.notFound(key) }
         return bytes
@@ -45,18 +47,25 @@ final class SlowBlobStore: BlobStore {
 /// only once every file it names is stored, and a file that cannot be written fails its
 /// instance alone.
 @Suite struct StoreDurabilityTests {
-    static func archive(_ platform: Platform, delay: Duration) -> (ImagingService, SlowBlobStore) {
-        let database = platform.fhir.database
-        let blobs = SlowBlobStore(delay: delay) { key in
-            let count = try? await database.read { database in
-                try await database.raw("SELECT COUNT(*) AS n FROM dicom_instances WHERE blob_key = \(bind: key)").first()?.decode(column: "n", as: Int.self)
+    /// Runs `body` with an archive whose blob writes take `delay`, in a fresh platform.
+    static func withSlowArchive(
+        delay: Duration, _ body: @escaping @Sendable (Platform, TenantID, ImagingService, SlowBlobStore) async throws -> Void
+    ) async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let database = platform.fhir.database
+            let blobs = SlowBlobStore(delay: delay) { key in
+                let count = try? await database.read { database in
+                    try await database.raw("SELECT COUNT(*) AS n FROM dicom_instances WHERE blob_key = \(bind: key)").first()?.decode(column: "n", as: Int.self)
+                }
+                return (count ?? 0) > 0
             }
-            return (count ?? 0) > 0
+            let imaging = ImagingService(
+                fhir: platform.fhir, blobs: blobs, keyRing: platform.keyRing, clock: SystemWallClock(), ids: UUIDv7Generator(clock: SystemWallClock()),
+                logger: Logger(label: "test"))
+            try await body(platform, configuration.defaultTenant, imaging, blobs)
+            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrites, before the store closes
         }
-        let imaging = ImagingService(
-            fhir: platform.fhir, blobs: blobs, keyRing: platform.keyRing, clock: SystemWallClock(), ids: UUIDv7Generator(clock: SystemWallClock()),
-            logger: Logger(label: "test"))
-        return (imaging, blobs)
     }
 
     static func indexed(_ sops: [String], _ platform: Platform) async throws -> [String] {
@@ -67,10 +76,7 @@ final class SlowBlobStore: BlobStore {
     }
 
     @Test func theIndexCommitsOnlyOnceEveryFileItNamesIsWritten() async throws {
-        try await withPlatforms(count: 1) { platforms, configuration in
-            let platform = platforms[0]
-            let tenant = configuration.defaultTenant
-            let (imaging, blobs) = Self.archive(platform, delay: .milliseconds(150))
+        try await Self.withSlowArchive(delay: .milliseconds(150)) { platform, tenant, imaging, blobs in
             let study = "1.2.826.0.1.3680043.10.1452.97.1"
             let files = (1...3).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: "\(study).1", number: $0) }
             for deferred in [false, true] {
@@ -81,15 +87,11 @@ final class SlowBlobStore: BlobStore {
             #expect(blobs.objects.withLock { $0.count } == 3)
             let indexed = try await Self.indexed((1...3).map { "\(study).1.\($0)" }, platform)
             #expect(indexed.count == 3)
-            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
         }
     }
 
     @Test func aFileThatCannotBeWrittenFailsItsInstanceAlone() async throws {
-        try await withPlatforms(count: 1) { platforms, configuration in
-            let platform = platforms[0]
-            let tenant = configuration.defaultTenant
-            let (imaging, blobs) = Self.archive(platform, delay: .milliseconds(20))
+        try await Self.withSlowArchive(delay: .milliseconds(20)) { platform, tenant, imaging, blobs in
             let study = "1.2.826.0.1.3680043.10.1452.97.2"
             let series = "\(study).1"
             let files = (1...3).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: series, number: $0) }
@@ -107,7 +109,6 @@ final class SlowBlobStore: BlobStore {
             blobs.refused.withLock { $0 = [] }
             #expect(await imaging.store([files[1]], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
             #expect(try await Self.indexed(["\(series).2"], platform) == ["\(series).2"])
-            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
         }
     }
 

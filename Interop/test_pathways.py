@@ -206,8 +206,12 @@ def test_a_mentioned_colleague_sees_the_notification(hygie, browser, board):
     body.send_keys("Merci de vérifier les contraintes @Dosi")
     WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(choose_suggestion("Dosi Radiothérapie"))
     body.send_keys("avant jeudi.")
+    thread = browser.find_element(By.CLASS_NAME, "comments")
     browser.find_element(By.CSS_SELECTOR, "#comment-form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda driver: "avant jeudi." in driver.find_element(By.CLASS_NAME, "comments").text)
+    # The page reloads once the comment is saved: reading the old thread meanwhile can fail.
+    WebDriverWait(browser, 10).until(ready.staleness_of(thread))
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda driver: "avant jeudi." in driver.find_element(By.CLASS_NAME, "comments").text)
 
     browser.delete_all_cookies()
     sign_in(browser, root, "dosi.rt2", accounts.PASSWORD)

@@ -97,7 +97,7 @@ public final class SQLiteStore: SQLStore {
     }
 
     public func close() async {
-        let connections = await writer.drain() + readers.drain()
+        let connections = await writer.close() + readers.close()
         for connection in connections where !connection.isClosed {
             try? await connection.close()
         }

@@ -207,7 +207,8 @@ class Bench:
     def store_dcmtk(paths, processes):
         shares = [paths[index::processes] for index in range(processes)]
         started = time.perf_counter()
-        running = [subprocess.Popen(["storescu", "-aet", "BENCHSCU", "-aec", HYGIE_AE, "127.0.0.1", str(DIMSE_PORT), *share],
+        # dcmtk's, by its path: pynetdicom installs a `storescu` of its own into the venv.
+        running = [subprocess.Popen(["/usr/bin/storescu", "-aet", "BENCHSCU", "-aec", HYGIE_AE, "127.0.0.1", str(DIMSE_PORT), *share],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for share in shares]
         for process in running:
             _, errors = process.communicate(timeout=900)

@@ -42,20 +42,10 @@ extension ImagingService {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
-            try await database.transaction { database in
-                try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database)
-                for (study, instances) in Dictionary(grouping: pending, by: \.index.studyUID) {
-                    try await database.raw(
-                        """
-                        INSERT INTO dicom_audit_pending (tenant_id, study_uid, agent, patient_ref, instances, updated_at)
-                        VALUES (\(bind: tenant.rawValue), \(bind: study), \(bind: agentJSON), \(bind: instances[0].patient), \(bind: instances.count), \(bind: now))
-                        ON CONFLICT (tenant_id, study_uid, agent) DO UPDATE SET instances = dicom_audit_pending.instances + excluded.instances,
-                            updated_at = excluded.updated_at
-                        """
-                    ).run()
-                }
-            }
-            for study in studies { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+            let item = DeferredIndex(pending: pending, agent: agentJSON, writes: writes)
+            try await deferredIndexes.submit(item, tenant: tenant) { items, tenant in
+                await self.indexDeferred(items, tenant: tenant, now: now)
+            }.get()
             return
         }
         let patients = Array(Set(pending.compactMap(\.patient))).sorted()
@@ -73,6 +63,68 @@ extension ImagingService {
             }
         }
         for study in studies { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+    }
+
+    /// What one association's C-STORE gives the index: its rows, its agent (whose audit record
+    /// is owed) and the blob writes the commit waits for.
+    struct DeferredIndex: Sendable {
+        var pending: [StoreBatch.PendingInstance]
+        var agent: String
+        var writes: [Task<Void, any Error>]
+    }
+
+    struct OwedAudit: Hashable {
+        var study: String
+        var agent: String
+    }
+
+    /// Indexes the C-STOREs of associations storing at the same time in one transaction (one
+    /// commit, one recount per study and series; see `GroupCommit`). If that transaction fails,
+    /// each is tried in its own, so that one association's failure (a file that could not be
+    /// written, a refused row) is its alone.
+    func indexDeferred(_ items: [DeferredIndex], tenant: TenantID, now: Int64) async -> [Result<Void, any Error>] {
+        func write(_ items: [DeferredIndex]) async throws {
+            try await database.transaction { database in
+                try await self.writeRows(items.flatMap(\.pending), tenant: tenant, now: now, awaiting: items.flatMap(\.writes), on: database)
+                // One owed record per study and agent, however many stores named it.
+                var owed: [OwedAudit: (patient: String?, instances: Int)] = [:]
+                for item in items {
+                    for instance in item.pending {
+                        let key = OwedAudit(study: instance.index.studyUID, agent: item.agent)
+                        owed[key] = (owed[key]?.patient ?? instance.patient, (owed[key]?.instances ?? 0) + 1)
+                    }
+                }
+                for (key, entry) in owed.sorted(by: { ($0.key.study, $0.key.agent) < ($1.key.study, $1.key.agent) }) {
+                    try await database.raw(
+                        """
+                        INSERT INTO dicom_audit_pending (tenant_id, study_uid, agent, patient_ref, instances, updated_at)
+                        VALUES (\(bind: tenant.rawValue), \(bind: key.study), \(bind: key.agent), \(bind: entry.patient), \(bind: entry.instances), \(bind: now))
+                        ON CONFLICT (tenant_id, study_uid, agent) DO UPDATE SET instances = dicom_audit_pending.instances + excluded.instances,
+                            updated_at = excluded.updated_at
+                        """
+                    ).run()
+                }
+            }
+            for study in Set(items.flatMap { $0.pending.map(\.index.studyUID) }) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+        }
+        if items.count > 1 {
+            do {
+                try await write(items)
+                return items.map { _ in .success(()) }
+            } catch {
+                logger.debug("a grouped DICOM index transaction failed; indexing its stores one by one", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        for item in items {
+            do {
+                try await write([item])
+                outcomes.append(.success(()))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
     }
 
     func writeRows(

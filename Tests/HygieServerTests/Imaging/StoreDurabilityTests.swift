@@ -130,4 +130,33 @@ final class SlowBlobStore: BlobStore {
             #expect(try await platform.imaging.syncStaleStudies() == 0, "nothing left for the sweep")
         }
     }
+
+    /// Associations storing at the same time share one index transaction; when it fails, each
+    /// store is indexed alone, so that one file that cannot be written fails only its C-STORE.
+    @Test func associationsStoringAtOnceAreIndexedTogetherAndFailAlone() async throws {
+        try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
+            let study = "1.2.826.0.1.3680043.10.1452.97.4"
+            let series = "\(study).1"
+            let files = (1...4).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: series, number: $0) }
+            blobs.refused.withLock { $0 = ["patients/unmatched/studies/\(study)/series/\(series)/\(series).3.dcm"] }
+            let agent = AuditAgent(account: "modality", who: nil, role: "modality", address: "127.0.0.1")
+            let target = StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
+            // The first store leads and holds the writer while its file is written; the three
+            // others arrive meanwhile and are indexed together, one of them with a refused file.
+            let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[0]) }
+            try await Task.sleep(for: .milliseconds(30))
+            let others = files[1...].map { file in Task { var batch = imaging.startBatch(target); return await batch.storeOne(file) } }
+            var failed: [String?] = []
+            for task in [first] + others { failed += await task.value.failed.map(\.sopInstance) }
+            #expect(failed == ["\(series).3"])
+            #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == ["\(series).1", "\(series).2", "\(series).4"])
+            let (counted, owed) = try await platform.fhir.database.read { database in
+                let counted = try await database.raw("SELECT instance_count FROM dicom_studies WHERE study_uid = \(bind: study)").first()?.decode(column: "instance_count", as: Int.self)
+                let owed = try await database.raw("SELECT SUM(instances) AS n FROM dicom_audit_pending WHERE study_uid = \(bind: study)").first()?.decode(column: "n", as: Int.self)
+                return (counted, owed)
+            }
+            #expect(counted == 3)
+            #expect(owed == 3, "one audit record owed for the three stored instances")
+        }
+    }
 }

@@ -1,13 +1,12 @@
-import Core
-
 /// Group commit: items that arrive while a batch is being written wait and are written
 /// together in the next transaction (a few multi-row statements and one commit for all of
 /// them, instead of statements and a commit each). Every caller gets its answer only after
 /// the commit that holds its item. There is no background task: the caller that finds nobody
-/// writing leads a batch, then hands the lead to the oldest waiter. Used for plain creates
-/// and for the audit records of reads.
-actor GroupCommit<Item: Sendable, Output: Sendable> {
-    enum Turn: Sendable {
+/// writing leads a batch, then hands the lead to the oldest waiter. Used for plain FHIR
+/// creates, for the audit records of reads, and for the index rows of DICOM associations
+/// storing at the same time.
+public actor GroupCommit<Item: Sendable, Output: Sendable> {
+    public enum Turn: Sendable {
         case written(Output)
         case lead
     }
@@ -18,19 +17,19 @@ actor GroupCommit<Item: Sendable, Output: Sendable> {
         let continuation: CheckedContinuation<Turn, any Error>
     }
 
-    typealias Commit = @Sendable ([Item], TenantID) async throws -> [Output]
+    public typealias Commit = @Sendable ([Item], TenantID) async throws -> [Output]
 
-    let maximumBatch: Int
+    public let maximumBatch: Int
     private var waiting: [Waiting] = []
     private var writing = false
 
-    init(maximumBatch: Int = 200) {
+    public init(maximumBatch: Int = 200) {
         self.maximumBatch = maximumBatch
     }
 
     /// Writes `item` with whatever else is waiting for the same tenant; `commit` gets the
     /// batch (this item first) and returns one output per item, in order.
-    func submit(_ item: Item, tenant: TenantID, commit: Commit) async throws -> Output {
+    public func submit(_ item: Item, tenant: TenantID, commit: Commit) async throws -> Output {
         if writing {
             let turn = try await withCheckedThrowingContinuation { continuation in
                 waiting.append(Waiting(item: item, tenant: tenant, continuation: continuation))

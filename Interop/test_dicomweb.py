@@ -5,6 +5,7 @@ import copy
 import glob
 import io
 import os
+import time
 
 import pydicom
 import pytest
@@ -248,6 +249,19 @@ def test_imaging_study_is_kept_in_step(hygie, people, stored):
     body = study.json()
     assert body["subject"]["reference"] == f"Patient/{people['patient_id']}"
     assert body["numberOfInstances"] == 1 and body["series"][0]["uid"] == mr.SeriesInstanceUID
+    # The STOW-RS request is audited once for the study, in the physician's name: the record is
+    # owed by the index transaction and written shortly after.
+    deadline = time.monotonic() + 20
+    while True:
+        audit = requests.get(f"{hygie.root}/fhir/AuditEvent", params={"entity": f"ImagingStudy/{mr.StudyInstanceUID}"}, headers=hygie.auth).json()
+        transferred = [e["resource"] for e in audit.get("entry", []) if "110104" in str(e["resource"].get("type", ""))]
+        if transferred or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(transferred) == 1, audit
+    agent = transferred[0]["agent"][0]
+    assert agent["role"][0]["coding"][0]["code"] == "physician" and transferred[0]["outcomeDesc"] == "1 instance(s) stored"
+    assert {"reference": f"Patient/{people['patient_id']}"} in [entity["what"] for entity in transferred[0]["entity"]]
 
 
 def dicom_bytes(dataset):

@@ -26,48 +26,35 @@ extension ImagingService {
         var instances: Int
     }
 
-    /// Writes the index rows of `pending` and the audit record in one transaction, and marks
-    /// their studies' ImagingStudy as behind the index (`change_seq`); `syncImagingStudies`
-    /// then rewrites them, one writer per study (see ImagingService+Sync.swift). The blob
-    /// writes in `awaiting` finish while the rows are written, and before the commit.
-    func index(
-        _ pending: [StoreBatch.PendingInstance], caller: Caller, deferred: Bool = false, awaiting writes: [Task<Void, any Error>] = []
-    ) async throws {
+    /// Writes the index rows of `pending` in one transaction, with the "Instances Transferred"
+    /// audit record owed for each study (`dicom_audit_pending`: written shortly after by
+    /// `finishDeferred`, or by the sweep after a crash), and marks their studies' ImagingStudy
+    /// as behind the index (`change_seq`); `syncImagingStudies` then rewrites them, one writer
+    /// per study (see ImagingService+Sync.swift). Callers storing at the same time share the
+    /// transaction (`GroupCommit`). The blob writes in `awaiting` finish while the rows are
+    /// written, and before the commit.
+    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, awaiting writes: [Task<Void, any Error>] = []) async throws {
         let tenant = caller.tenant
-        let studies = Set(pending.map(\.index.studyUID))
         let now = now()
-        if deferred, let agent = caller.agent {
-            // The audit record is owed, per study, and written when the association ends.
-            // Sorted keys: the same agent must give the same text (it is part of the row's key).
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
-            let item = DeferredIndex(pending: pending, agent: agentJSON, writes: writes)
-            try await deferredIndexes.submit(item, tenant: tenant) { items, tenant in
-                await self.indexDeferred(items, tenant: tenant, now: now)
-            }.get()
+        guard let agent = caller.agent else {
+            // The server's own work (demo data, imports run as the system) is not audited.
+            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database) }
+            for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
             return
         }
-        let patients = Array(Set(pending.compactMap(\.patient))).sorted()
-        let records = caller.agent.map { agent in
-            [AuditRecord(
-                agent: agent, kind: .dicom(.instancesTransferred), action: .create,
-                entities: studies.sorted().map { "\(Self.resourceType)/\($0)" }, patients: patients,
-                detail: "\(pending.count) instance(s) stored")]
-        } ?? []
-        if records.isEmpty {
-            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database) }
-        } else {
-            _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
-                try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database)
-            }
-        }
-        for study in studies { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+        // Sorted keys: the same agent must give the same text (it is part of the owed row's key).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
+        let item = StoreRows(pending: pending, agent: agentJSON, writes: writes)
+        try await storeCommits.submit(item, tenant: tenant) { items, tenant in
+            await self.indexTogether(items, tenant: tenant, now: now)
+        }.get()
     }
 
-    /// What one association's C-STORE gives the index: its rows, its agent (whose audit record
-    /// is owed) and the blob writes the commit waits for.
-    struct DeferredIndex: Sendable {
+    /// What one store (a STOW-RS request, a C-STORE) gives the index: its rows, its agent (whose
+    /// audit record is owed) and the blob writes the commit waits for.
+    struct StoreRows: Sendable {
         var pending: [StoreBatch.PendingInstance]
         var agent: String
         var writes: [Task<Void, any Error>]
@@ -78,12 +65,12 @@ extension ImagingService {
         var agent: String
     }
 
-    /// Indexes the C-STOREs of associations storing at the same time in one transaction (one
-    /// commit, one recount per study and series; see `GroupCommit`). If that transaction fails,
-    /// each is tried in its own, so that one association's failure (a file that could not be
+    /// Indexes the stores made at the same time (requests, associations) in one transaction
+    /// (one commit, one recount per study and series; see `GroupCommit`). If that transaction
+    /// fails, each is tried in its own, so that one store's failure (a file that could not be
     /// written, a refused row) is its alone.
-    func indexDeferred(_ items: [DeferredIndex], tenant: TenantID, now: Int64) async -> [Result<Void, any Error>] {
-        func write(_ items: [DeferredIndex]) async throws {
+    func indexTogether(_ items: [StoreRows], tenant: TenantID, now: Int64) async -> [Result<Void, any Error>] {
+        func write(_ items: [StoreRows]) async throws {
             try await database.transaction { database in
                 try await self.writeRows(items.flatMap(\.pending), tenant: tenant, now: now, awaiting: items.flatMap(\.writes), on: database)
                 // One owed record per study and agent, however many stores named it.

@@ -55,9 +55,9 @@ public struct StoreTarget: Sendable {
     /// PatientID and issuer.
     public var patient: String?
     /// Part of a DIMSE association: the ImagingStudy rewrite and the "Instances Transferred"
-    /// audit record are done once per study when the association ends (`finishDeferred`), not
-    /// after every instance; until then the index says what is owed (`change_seq`,
-    /// `dicom_audit_pending`), so that a crash loses neither (the sweep settles them).
+    /// audit record every store leaves owed in the index (`change_seq`, `dicom_audit_pending`)
+    /// are settled once per study when the association ends (`finishDeferred`), instead of
+    /// shortly after the store; a crash loses neither (the sweep settles them).
     public var deferred = false
     /// The hospital under which images no patient matches are held for reconciliation (a
     /// modality's service account); nil: such images are refused (people file under a patient).
@@ -255,7 +255,7 @@ public struct StoreBatch: Sendable {
         defer { pending = [] }
         while !pending.isEmpty {
             do {
-                try await service.index(pending, caller: target.caller, deferred: target.deferred, awaiting: writes.map(\.task))
+                try await service.index(pending, caller: target.caller, awaiting: writes.map(\.task))
                 writes = []
                 if !target.deferred {
                     await service.scheduleSync(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)

@@ -84,12 +84,13 @@ extension ImagingService {
     /// Waits until the background finisher has done what associations owed.
     public func deferredWorkDone() async { await finisher.idle() }
 
-    /// Rewrites these studies' ImagingStudy shortly, coalescing with other stores into them;
-    /// the index marks them behind until then, so that nothing is lost if the process stops.
+    /// Rewrites these studies' ImagingStudy and writes the audit records owed for them shortly
+    /// (`finishDeferred`), coalescing with other stores into them; the index marks both as owed
+    /// until then, so that nothing is lost if the process stops.
     public func scheduleSync(_ studies: Set<String>, tenant: TenantID) async {
         for study in studies {
             await syncQueue.schedule("\(tenant.rawValue)|\(study)", after: .milliseconds(configuration.studySyncDelayMilliseconds)) {
-                await self.syncImagingStudies([study], tenant: tenant)
+                await self.finishDeferred([study], tenant: tenant)
             }
         }
     }

@@ -53,8 +53,9 @@ public final class ImagingService: Sendable {
     let studyLocks = StudyLocks()
     let syncQueue = StudySyncQueue()
     let finisher = DeferredFinisher()
-    /// The C-STOREs of associations storing at the same time, indexed together.
-    let deferredIndexes = GroupCommit<DeferredIndex, Result<Void, any Error>>(maximumBatch: 64)
+    /// Stores made at the same time (STOW-RS requests, C-STOREs of several associations),
+    /// indexed together.
+    let storeCommits = GroupCommit<StoreRows, Result<Void, any Error>>(maximumBatch: 64)
 
     public init(
         fhir: FHIRStore, blobs: any BlobStore, downloads: (any BlobDownloads)? = nil, keyRing: KeyRing, clock: any WallClock,

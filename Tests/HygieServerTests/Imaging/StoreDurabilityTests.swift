@@ -159,4 +159,45 @@ final class SlowBlobStore: BlobStore {
             #expect(owed == 3, "one audit record owed for the three stored instances")
         }
     }
+
+    /// A store in someone's name (a STOW-RS request) leaves its "Instances Transferred" record
+    /// owed in the index transaction; it is written shortly after, once per study and agent for
+    /// the stores of that moment, and nothing stays owed.
+    @Test func aStoreInSomeonesNameIsAuditedShortlyAfterOncePerStudy() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let patient = try #require(try await platform.fhir.create(
+                ["resourceType": "Patient", "name": [["family": "Trace"]]], type: "Patient", as: .system(tenant)).resource).id
+            let agent = AuditAgent(account: "dr.trace", who: nil, role: "physician", address: "127.0.0.1")
+            let caller = Caller(tenant: tenant, read: .everything, write: .everything, agent: agent)
+            let study = "1.2.826.0.1.3680043.10.1452.97.5"
+            for number in 1...2 {
+                let file = ImagingStudySyncTests.instance(patient: patient, study: study, series: "\(study).1", number: number)
+                #expect(await platform.imaging.store([file], target: StoreTarget(caller: caller)).failed.isEmpty)
+            }
+            func transferred() async throws -> [JSON] {
+                try await platform.fhir.searchAll("AuditEvent", [("type", "110104")], tenant: tenant).map { try $0.json() }
+                    .filter { $0["entity"]?.arrayValue?.contains { $0["what"]?["reference"]?.stringValue == "ImagingStudy/\(study)" } ?? false }
+            }
+            var records: [JSON] = []
+            for _ in 0..<100 where records.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                records = try await transferred()
+            }
+            try await Task.sleep(for: .milliseconds(300))  // a second record, had the stores been split
+            records = try await transferred()
+            #expect(!records.isEmpty)
+            let stored = records.compactMap { $0["outcomeDesc"]?.stringValue?.split(separator: " ").first.flatMap { Int($0) } }.reduce(0, +)
+            #expect(stored == 2, "the records name both instances")
+            for record in records {
+                #expect(record["agent"]?.arrayValue?.first?["altId"]?.stringValue == "dr.trace")
+                #expect(record["entity"]?.arrayValue?.contains { $0["what"]?["reference"]?.stringValue == "Patient/\(patient)" } == true)
+            }
+            let owed = try await platform.fhir.database.read { database in
+                try await database.raw("SELECT COUNT(*) AS n FROM dicom_audit_pending").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(owed == 0)
+        }
+    }
 }

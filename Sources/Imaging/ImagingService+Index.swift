@@ -114,56 +114,76 @@ extension ImagingService {
         return outcomes
     }
 
+    /// The index rows of `pending`: the instances first (a few multi-row statements), then one
+    /// statement per series and per study that also recounts it, so that QIDO's counts and
+    /// modalities are right at commit.
     func writeRows(
         _ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, awaiting writes: [Task<Void, any Error>] = [], on database: any SQLDatabase
     ) async throws {
         let t = tenant.rawValue
-        var seenStudies: Set<String> = []
-        var seenSeries: Set<String> = []
-        for instance in pending {
-            let i = instance.index
-            if seenStudies.insert(i.studyUID).inserted {
-                try await database.raw(
-                    """
-                    INSERT INTO dicom_studies (tenant_id, study_uid, patient_ref, imaging_study_id, patient_id, issuer, patient_name, patient_name_key,
-                        patient_name_words, birth_date, sex, study_date, study_time, accession, study_id, referring, referring_key, description,
-                        created_at, updated_at, change_seq, hospital_ref)
-                    VALUES (\(bind: t), \(bind: i.studyUID), \(bind: instance.patient), \(bind: i.studyUID), \(bind: i.patientID), \(bind: i.issuer),
-                        \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
-                        \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
-                        \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1, \(bind: instance.heldFor))
-                    ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
-                        patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref), change_seq = dicom_studies.change_seq + 1
-                    """
-                ).run()
-            }
-            if seenSeries.insert(i.seriesUID).inserted {
-                try await database.raw(
-                    """
-                    INSERT INTO dicom_series (tenant_id, series_uid, study_uid, modality, series_number, description, body_part, performed_date,
-                        performed_time, created_at)
-                    VALUES (\(bind: t), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.modality), \(bind: i.seriesNumber), \(bind: i.seriesDescription),
-                        \(bind: i.bodyPart), \(bind: i.performedDate), \(bind: i.performedTime), \(bind: now))
-                    ON CONFLICT (tenant_id, series_uid) DO UPDATE SET deleted_at = NULL
-                    """
-                ).run()
-            }
-            try await database.raw(
-                """
+        for start in stride(from: 0, to: pending.count, by: 100) {
+            var sql: SQLQueryString = """
                 INSERT INTO dicom_instances (tenant_id, sop_uid, series_uid, study_uid, sop_class, instance_number, transfer_syntax, blob_key, size,
                     digest, frames, rows_count, columns_count, bits_allocated, metadata, created_at)
-                VALUES (\(bind: t), \(bind: i.sopUID), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.sopClass), \(bind: i.instanceNumber),
+                VALUES
+                """
+            for (position, instance) in pending[start..<min(start + 100, pending.count)].enumerated() {
+                let i = instance.index
+                if position > 0 { sql += "," }
+                sql += """
+                     (\(bind: t), \(bind: i.sopUID), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.sopClass), \(bind: i.instanceNumber),
                     \(bind: i.transferSyntax), \(bind: instance.blobKey), \(bind: Int64(instance.size)), \(bind: instance.digest), \(bind: i.frames),
                     \(bind: i.rows), \(bind: i.columns), \(bind: i.bitsAllocated), \(bind: Data(instance.metadata)), \(bind: now))
-                ON CONFLICT (tenant_id, sop_uid) DO UPDATE SET series_uid = excluded.series_uid, study_uid = excluded.study_uid,
+                    """
+            }
+            sql += """
+                 ON CONFLICT (tenant_id, sop_uid) DO UPDATE SET series_uid = excluded.series_uid, study_uid = excluded.study_uid,
                     sop_class = excluded.sop_class, instance_number = excluded.instance_number, transfer_syntax = excluded.transfer_syntax,
                     blob_key = excluded.blob_key, size = excluded.size, digest = excluded.digest, frames = excluded.frames,
                     rows_count = excluded.rows_count, columns_count = excluded.columns_count, bits_allocated = excluded.bits_allocated,
                     metadata = excluded.metadata, created_at = excluded.created_at, deleted_at = NULL
                 """
+            try await database.raw(sql).run()
+        }
+        var seenSeries: Set<String> = []
+        for instance in pending where seenSeries.insert(instance.index.seriesUID).inserted {
+            let i = instance.index
+            try await database.raw(
+                """
+                INSERT INTO dicom_series (tenant_id, series_uid, study_uid, modality, series_number, description, body_part, performed_date,
+                    performed_time, created_at, instance_count)
+                VALUES (\(bind: t), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.modality), \(bind: i.seriesNumber), \(bind: i.seriesDescription),
+                    \(bind: i.bodyPart), \(bind: i.performedDate), \(bind: i.performedTime), \(bind: now),
+                    (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = \(bind: t) AND i.series_uid = \(bind: i.seriesUID) AND i.deleted_at IS NULL))
+                ON CONFLICT (tenant_id, series_uid) DO UPDATE SET deleted_at = NULL, instance_count = excluded.instance_count
+                """
             ).run()
         }
-        try await recount(studies: Array(seenStudies), series: Array(seenSeries), tenant: tenant, on: database)
+        var seenStudies: Set<String> = []
+        for instance in pending where seenStudies.insert(instance.index.studyUID).inserted {
+            let i = instance.index
+            // The modalities as QIDO returns them (ModalitiesInStudy): distinct, sorted, joined by "\".
+            try await database.raw(
+                """
+                INSERT INTO dicom_studies (tenant_id, study_uid, patient_ref, imaging_study_id, patient_id, issuer, patient_name, patient_name_key,
+                    patient_name_words, birth_date, sex, study_date, study_time, accession, study_id, referring, referring_key, description,
+                    created_at, updated_at, change_seq, hospital_ref, modalities, series_count, instance_count)
+                VALUES (\(bind: t), \(bind: i.studyUID), \(bind: instance.patient), \(bind: i.studyUID), \(bind: i.patientID), \(bind: i.issuer),
+                    \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
+                    \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
+                    \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1, \(bind: instance.heldFor),
+                    COALESCE((SELECT string_agg(m.modality, \(bind: "\\") ORDER BY m.modality) FROM (SELECT DISTINCT s.modality FROM dicom_series s
+                        WHERE s.tenant_id = \(bind: t) AND s.study_uid = \(bind: i.studyUID) AND s.deleted_at IS NULL AND s.instance_count > 0
+                        AND s.modality <> '') m), ''),
+                    (SELECT COUNT(*) FROM dicom_series s WHERE s.tenant_id = \(bind: t) AND s.study_uid = \(bind: i.studyUID) AND s.deleted_at IS NULL
+                        AND s.instance_count > 0),
+                    (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = \(bind: t) AND i.study_uid = \(bind: i.studyUID) AND i.deleted_at IS NULL))
+                ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
+                    patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref), change_seq = dicom_studies.change_seq + 1,
+                    modalities = excluded.modalities, series_count = excluded.series_count, instance_count = excluded.instance_count
+                """
+            ).run()
+        }
         for write in writes { try await write.value }
     }
 

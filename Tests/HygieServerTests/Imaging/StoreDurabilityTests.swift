@@ -75,6 +75,16 @@ final class SlowBlobStore: BlobStore {
         }
     }
 
+    /// `count` instances of a fresh series no patient matches, the store refusing the file of
+    /// instance number `refused`.
+    static func series(_ tag: Int, of count: Int, refusing refused: Int, _ blobs: SlowBlobStore) -> (study: String, series: String, files: [[UInt8]]) {
+        let study = "1.2.826.0.1.3680043.10.1452.97.\(tag)"
+        let series = "\(study).1"
+        let files = (1...count).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: series, number: $0) }
+        blobs.refused.withLock { $0 = ["patients/unmatched/studies/\(study)/series/\(series)/\(series).\(refused).dcm"] }
+        return (study, series, files)
+    }
+
     @Test func theIndexCommitsOnlyOnceEveryFileItNamesIsWritten() async throws {
         try await Self.withSlowArchive(delay: .milliseconds(150)) { platform, tenant, imaging, blobs in
             let study = "1.2.826.0.1.3680043.10.1452.97.1"
@@ -92,10 +102,7 @@ final class SlowBlobStore: BlobStore {
 
     @Test func aFileThatCannotBeWrittenFailsItsInstanceAlone() async throws {
         try await Self.withSlowArchive(delay: .milliseconds(20)) { platform, tenant, imaging, blobs in
-            let study = "1.2.826.0.1.3680043.10.1452.97.2"
-            let series = "\(study).1"
-            let files = (1...3).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: series, number: $0) }
-            blobs.refused.withLock { $0 = ["patients/unmatched/studies/\(study)/series/\(series)/\(series).2.dcm"] }
+            let (study, series, files) = Self.series(2, of: 3, refusing: 2, blobs)
             let result = await imaging.store(files, target: StoreTarget(caller: .system(tenant)))
             #expect(result.stored.map(\.sopInstance).sorted() == ["\(series).1", "\(series).3"])
             #expect(result.failed.map(\.sopInstance) == ["\(series).2"])
@@ -135,10 +142,7 @@ final class SlowBlobStore: BlobStore {
     /// store is indexed alone, so that one file that cannot be written fails only its C-STORE.
     @Test func associationsStoringAtOnceAreIndexedTogetherAndFailAlone() async throws {
         try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
-            let study = "1.2.826.0.1.3680043.10.1452.97.4"
-            let series = "\(study).1"
-            let files = (1...4).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: series, number: $0) }
-            blobs.refused.withLock { $0 = ["patients/unmatched/studies/\(study)/series/\(series)/\(series).3.dcm"] }
+            let (study, series, files) = Self.series(4, of: 4, refusing: 3, blobs)
             let agent = AuditAgent(account: "modality", who: nil, role: "modality", address: "127.0.0.1")
             let target = StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
             // The first store leads and holds the writer while its file is written; the three

@@ -4,18 +4,51 @@ import FHIRStore
 import Foundation
 import SQLKit
 import Storage
+import Synchronization
 
 extension ImagingService {
     /// The access condition on a study row aliased `s`: the studies of patients whose
     /// ImagingStudy the caller may read; unfiled studies only for callers who see everything.
-    /// `oneStudy` when the statement names its study: each row's patient is then looked up
-    /// rather than the caller's whole patient list built.
-    func visible(_ caller: Caller, oneStudy: Bool = false) -> SQLQueryString {
+    /// `perRow`: each row's patient is looked up (a correlated EXISTS on the care team) rather
+    /// than the caller's whole patient list built, for statements that name their study or
+    /// will test few rows.
+    func visible(_ caller: Caller, oneStudy perRow: Bool = false) -> SQLQueryString {
         var condition: SQLQueryString = "s.tenant_id = \(bind: caller.tenant.rawValue) AND s.deleted_at IS NULL"
-        if let patients = fhir.patientCondition(caller.read, type: Self.resourceType, tenant: caller.tenant, column: "s.patient_ref", correlated: oneStudy) {
-            condition += " AND s.patient_ref IS NOT NULL AND " + patients
-        }
+        if let patients = accessCondition(caller, perRow: perRow) { condition += " AND " + patients }
         return condition
+    }
+
+    func accessCondition(_ caller: Caller, perRow: Bool) -> SQLQueryString? {
+        fhir.patientCondition(caller.read, type: Self.resourceType, tenant: caller.tenant, column: "s.patient_ref", correlated: perRow)
+            .map { "s.patient_ref IS NOT NULL AND " + $0 }
+    }
+
+    /// Attributes whose match leaves few studies to test (QIDO's patient, accession and
+    /// study keys).
+    static let narrowingKeys: Set<Tag> = [.patientName, .patientID, .accessionNumber, .studyInstanceUID, .studyID]
+
+    /// Whether a search should test each candidate row against the caller's grant rather than
+    /// list the grant's patients once: when it names its study or patient, when it matches on
+    /// a narrowing key, or when the tenant's archive is small (`perRowAccessBelow`). A
+    /// physician following 1 500 patients otherwise pays for that list on every query of a
+    /// ten-study archive.
+    func testsAccessPerRow(_ query: QIDOQuery, caller: Caller) async throws -> Bool {
+        if query.study != nil || query.patient != nil { return true }
+        if query.matches.contains(where: { Self.narrowingKeys.contains($0.tag) && $0.value.contains(where: { $0 != "*" }) }) { return true }
+        return try await studyCount(caller.tenant) < configuration.perRowAccessBelow
+    }
+
+    /// The tenant's stored studies, counted at most every ten seconds (an estimate is enough
+    /// to choose a query plan).
+    func studyCount(_ tenant: TenantID) async throws -> Int {
+        let now = now()
+        if let known = studyCounts.withLock({ $0[tenant] }), now - known.at < 10_000 { return known.count }
+        let count = try await database.read { database in
+            try await database.raw("SELECT COUNT(*) AS n FROM dicom_studies WHERE tenant_id = \(bind: tenant.rawValue) AND deleted_at IS NULL")
+                .first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+        studyCounts.withLock { $0[tenant] = (count, now) }
+        return count
     }
 
     /// Runs a QIDO-RS search and returns the matching data sets (PS3.18 §10.6.3).
@@ -44,14 +77,14 @@ extension ImagingService {
                         ORDER BY i.instance_number LIMIT 1) AS representative_modality
                     """
             }
-            sql += " FROM dicom_studies s WHERE " + visible(caller, oneStudy: query.study != nil)
+            sql += " FROM dicom_studies s WHERE s.tenant_id = \(bind: caller.tenant.rawValue) AND s.deleted_at IS NULL"
         case .series:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
                     se.performed_date, se.performed_time, se.instance_count AS series_instances
                 FROM dicom_series se JOIN dicom_studies s ON s.tenant_id = se.tenant_id AND s.study_uid = se.study_uid
-                WHERE se.deleted_at IS NULL AND se.instance_count > 0 AND
-                """ + " " + visible(caller, oneStudy: query.study != nil)
+                WHERE se.deleted_at IS NULL AND se.instance_count > 0 AND s.tenant_id = \(bind: caller.tenant.rawValue) AND s.deleted_at IS NULL
+                """
         case .instance:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
@@ -59,13 +92,15 @@ extension ImagingService {
                     i.sop_uid, i.sop_class, i.instance_number, i.transfer_syntax, i.frames, i.rows_count, i.columns_count, i.bits_allocated
                 FROM dicom_instances i JOIN dicom_series se ON se.tenant_id = i.tenant_id AND se.series_uid = i.series_uid
                 JOIN dicom_studies s ON s.tenant_id = i.tenant_id AND s.study_uid = i.study_uid
-                WHERE i.deleted_at IS NULL AND
-                """ + " " + visible(caller, oneStudy: query.study != nil)
+                WHERE i.deleted_at IS NULL AND s.tenant_id = \(bind: caller.tenant.rawValue) AND s.deleted_at IS NULL
+                """
         }
         if let study = query.study { sql += " AND s.study_uid = \(bind: study)" }
         if let series = query.series { sql += " AND se.series_uid = \(bind: series)" }
         if let patient = query.patient { sql += " AND s.patient_ref = \(bind: patient)" }
         for condition in try query.conditions() { sql += " AND " + condition }
+        // Last, so that a per-row lookup runs only for rows the filters kept.
+        if let access = accessCondition(caller, perRow: try await testsAccessPerRow(query, caller: caller)) { sql += " AND " + access }
         switch query.level {
         case .study: sql += " ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid"
         case .series: sql += " ORDER BY s.study_uid, se.series_number, se.series_uid"

@@ -4,6 +4,7 @@ import FHIRStore
 import Foundation
 import Logging
 import Storage
+import Synchronization
 
 /// What the archive does with a second copy of a SOP instance whose bytes differ from the
 /// stored one (identical bytes are always accepted without a second copy).
@@ -27,6 +28,9 @@ public struct ImagingConfiguration: Sendable {
     /// How long after a store its study's ImagingStudy is rewritten (stores meanwhile share
     /// the rewrite).
     public var studySyncDelayMilliseconds: Int = 100
+    /// Below this many studies in a tenant, searches test each candidate study against the
+    /// caller's grant instead of listing the grant's patients (see `testsAccessPerRow`).
+    public var perRowAccessBelow: Int = 500
     /// Seconds a published download (presigned URL) stays readable.
     public var downloadLifetime: Int = 300
     /// Largest study or series published as one download.
@@ -53,6 +57,8 @@ public final class ImagingService: Sendable {
     let studyLocks = StudyLocks()
     let syncQueue = StudySyncQueue()
     let finisher = DeferredFinisher()
+    /// Each tenant's study count and when it was taken (milliseconds), for `testsAccessPerRow`.
+    let studyCounts = Mutex<[TenantID: (count: Int, at: Int64)]>([:])
     /// Stores made at the same time (STOW-RS requests, C-STOREs of several associations),
     /// indexed together.
     let storeCommits = GroupCommit<StoreRows, Result<Void, any Error>>(maximumBatch: 64)

@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched, publishedDownloads]
+    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched, publishedDownloads, seriesDates]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -122,4 +122,11 @@ public enum ImagingMigrations {
             ]
         },
         down: { _ in ["DROP TABLE dicom_published_downloads"] })
+
+    /// SeriesDate and SeriesTime in the index (OHIF asks for them in every series list); NULL
+    /// for series stored before, whose answer still comes from a representative instance.
+    static let seriesDates = Migration(
+        id: 406, name: "DICOM series dates in the index",
+        up: { _ in ["ALTER TABLE dicom_series ADD COLUMN series_date TEXT", "ALTER TABLE dicom_series ADD COLUMN series_time TEXT"] },
+        down: { _ in ["ALTER TABLE dicom_series DROP COLUMN series_time", "ALTER TABLE dicom_series DROP COLUMN series_date"] })
 }

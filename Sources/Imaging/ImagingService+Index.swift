@@ -151,9 +151,9 @@ extension ImagingService {
             try await database.raw(
                 """
                 INSERT INTO dicom_series (tenant_id, series_uid, study_uid, modality, series_number, description, body_part, performed_date,
-                    performed_time, created_at, instance_count)
+                    performed_time, series_date, series_time, created_at, instance_count)
                 VALUES (\(bind: t), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.modality), \(bind: i.seriesNumber), \(bind: i.seriesDescription),
-                    \(bind: i.bodyPart), \(bind: i.performedDate), \(bind: i.performedTime), \(bind: now),
+                    \(bind: i.bodyPart), \(bind: i.performedDate), \(bind: i.performedTime), \(bind: i.seriesDate), \(bind: i.seriesTime), \(bind: now),
                     (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = \(bind: t) AND i.series_uid = \(bind: i.seriesUID) AND i.deleted_at IS NULL))
                 ON CONFLICT (tenant_id, series_uid) DO UPDATE SET deleted_at = NULL, instance_count = excluded.instance_count
                 """

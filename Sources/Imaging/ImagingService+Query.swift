@@ -81,14 +81,14 @@ extension ImagingService {
         case .series:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
-                    se.performed_date, se.performed_time, se.instance_count AS series_instances
+                    se.performed_date, se.performed_time, se.series_date, se.series_time, se.instance_count AS series_instances
                 FROM dicom_series se JOIN dicom_studies s ON s.tenant_id = se.tenant_id AND s.study_uid = se.study_uid
                 WHERE se.deleted_at IS NULL AND se.instance_count > 0 AND s.tenant_id = \(bind: caller.tenant.rawValue) AND s.deleted_at IS NULL
                 """
         case .instance:
             sql = """
                 SELECT s.*, se.series_uid, se.modality, se.series_number, se.description AS series_description, se.body_part,
-                    se.performed_date, se.performed_time, se.instance_count AS series_instances,
+                    se.performed_date, se.performed_time, se.series_date, se.series_time, se.instance_count AS series_instances,
                     i.sop_uid, i.sop_class, i.instance_number, i.transfer_syntax, i.frames, i.rows_count, i.columns_count, i.bits_allocated
                 FROM dicom_instances i JOIN dicom_series se ON se.tenant_id = i.tenant_id AND se.series_uid = i.series_uid
                 JOIN dicom_studies s ON s.tenant_id = i.tenant_id AND s.study_uid = i.study_uid
@@ -157,6 +157,9 @@ extension ImagingService {
             put(.bodyPartExamined, .CS, try text("body_part"))
             put(.performedProcedureStepStartDate, .DA, try text("performed_date"))
             put(.performedProcedureStepStartTime, .TM, try text("performed_time"))
+            // NULL for series indexed before these columns: read from the instance below.
+            if let date = try row.decode(column: "series_date", as: String?.self) { put(.seriesDate, .DA, date) }
+            if let time = try row.decode(column: "series_time", as: String?.self) { put(.seriesTime, .TM, time) }
             if let number = try row.decode(column: "series_number", as: Int?.self) { out.set(.seriesNumber, .IS, String(number)) }
             out.set(.numberOfSeriesRelatedInstances, .IS, String(try row.decode(column: "series_instances", as: Int.self)))
             retrieve += "/series/\(series)"

@@ -30,6 +30,8 @@ struct IndexedInstance: Sendable {
     var seriesNumber: Int?
     var seriesDescription: String
     var bodyPart: String
+    var seriesDate: String
+    var seriesTime: String
     var performedDate: String
     var performedTime: String
 
@@ -64,6 +66,8 @@ struct IndexedInstance: Sendable {
         seriesNumber = dataSet.integer(.seriesNumber)
         seriesDescription = dataSet.string(.seriesDescription) ?? ""
         bodyPart = dataSet.string(.bodyPartExamined) ?? ""
+        seriesDate = dataSet.string(.seriesDate) ?? ""
+        seriesTime = dataSet.string(.seriesTime) ?? ""
         performedDate = dataSet.string(.performedProcedureStepStartDate) ?? ""
         performedTime = dataSet.string(.performedProcedureStepStartTime) ?? ""
     }

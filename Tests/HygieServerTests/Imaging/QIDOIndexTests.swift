@@ -1,0 +1,49 @@
+import Core
+import DICOM
+import FHIR
+import FHIRStore
+import Foundation
+import HygieServer
+import Imaging
+import SQLKit
+import Storage
+import Testing
+
+/// What QIDO answers from the index rather than from an instance's metadata.
+@Suite struct QIDOIndexTests {
+    /// OHIF asks for SeriesDate and SeriesTime in every series list: they are indexed, and a
+    /// series indexed before they were still answers them from its instance.
+    @Test func seriesDateAndTimeComeFromTheIndexOrFromTheInstanceForOlderSeries() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let study = "1.2.826.0.1.3680043.10.1452.99.1"
+            var dataSet = DataSet()
+            dataSet.set(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2")
+            dataSet.set(.sopInstanceUID, .UI, "\(study).1.1")
+            dataSet.set(.studyInstanceUID, .UI, study)
+            dataSet.set(.seriesInstanceUID, .UI, "\(study).1")
+            dataSet.set(.patientID, .LO, "P-SERIES-DATE")
+            dataSet.set(.modality, .CS, "MR")
+            dataSet.set(Tag(0x0008, 0x0021), .DA, "20260314")
+            dataSet.set(Tag(0x0008, 0x0031), .TM, "101500")
+            let file = DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: .explicitVRLittleEndian), dataSet: dataSet, transferSyntax: .explicitVRLittleEndian)
+            #expect(await platform.imaging.store([file.serialized()], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
+            func answer() async throws -> (String?, String?) {
+                let query = try QIDOQuery(level: .series, study: study, parameters: [("includefield", "00080021,00080031")])
+                let found = try await platform.imaging.search(query, caller: .system(tenant), retrieveBase: "")
+                return (found.first?.string(Tag(0x0008, 0x0021)), found.first?.string(Tag(0x0008, 0x0031)))
+            }
+            let indexed = try await platform.fhir.database.read { database in
+                try await database.raw("SELECT series_date FROM dicom_series WHERE series_uid = \(bind: "\(study).1")").first()?.decode(column: "series_date", as: String?.self)
+            }
+            #expect(indexed == "20260314")
+            #expect(try await answer() == ("20260314", "101500"))
+            try await platform.fhir.database.transaction { database in
+                try await database.raw("UPDATE dicom_series SET series_date = NULL, series_time = NULL WHERE series_uid = \(bind: "\(study).1")").run()
+            }
+            #expect(try await answer() == ("20260314", "101500"))
+            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
+        }
+    }
+}

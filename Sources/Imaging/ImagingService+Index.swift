@@ -162,7 +162,7 @@ extension ImagingService {
         var seenStudies: Set<String> = []
         for instance in pending where seenStudies.insert(instance.index.studyUID).inserted {
             let i = instance.index
-            // The modalities as QIDO returns them (ModalitiesInStudy): distinct, sorted, joined by "\".
+            let totals = Self.studyTotals(tenant: "\(bind: t)", study: "\(bind: i.studyUID)")
             try await database.raw(
                 """
                 INSERT INTO dicom_studies (tenant_id, study_uid, patient_ref, imaging_study_id, patient_id, issuer, patient_name, patient_name_key,
@@ -171,13 +171,8 @@ extension ImagingService {
                 VALUES (\(bind: t), \(bind: i.studyUID), \(bind: instance.patient), \(bind: i.studyUID), \(bind: i.patientID), \(bind: i.issuer),
                     \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
                     \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
-                    \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1, \(bind: instance.heldFor),
-                    COALESCE((SELECT string_agg(m.modality, \(bind: "\\") ORDER BY m.modality) FROM (SELECT DISTINCT s.modality FROM dicom_series s
-                        WHERE s.tenant_id = \(bind: t) AND s.study_uid = \(bind: i.studyUID) AND s.deleted_at IS NULL AND s.instance_count > 0
-                        AND s.modality <> '') m), ''),
-                    (SELECT COUNT(*) FROM dicom_series s WHERE s.tenant_id = \(bind: t) AND s.study_uid = \(bind: i.studyUID) AND s.deleted_at IS NULL
-                        AND s.instance_count > 0),
-                    (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = \(bind: t) AND i.study_uid = \(bind: i.studyUID) AND i.deleted_at IS NULL))
+                    \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1, \(bind: instance.heldFor), \(totals.modalities),
+                    \(totals.series), \(totals.instances))
                 ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
                     patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref), change_seq = dicom_studies.change_seq + 1,
                     modalities = excluded.modalities, series_count = excluded.series_count, instance_count = excluded.instance_count
@@ -200,20 +195,26 @@ extension ImagingService {
             ).run()
         }
         guard !studies.isEmpty else { return }
-        // The modalities as QIDO returns them (ModalitiesInStudy): distinct, sorted, joined by "\".
+        let totals = Self.studyTotals(tenant: "dicom_studies.tenant_id", study: "dicom_studies.study_uid")
         try await database.raw(
             """
-            UPDATE dicom_studies SET
-                modalities = COALESCE((SELECT string_agg(m.modality, \(bind: "\\") ORDER BY m.modality) FROM (SELECT DISTINCT s.modality FROM dicom_series s
-                    WHERE s.tenant_id = dicom_studies.tenant_id AND s.study_uid = dicom_studies.study_uid AND s.deleted_at IS NULL
-                    AND s.instance_count > 0 AND s.modality <> '') m), ''),
-                series_count = (SELECT COUNT(*) FROM dicom_series s WHERE s.tenant_id = dicom_studies.tenant_id AND s.study_uid = dicom_studies.study_uid
-                    AND s.deleted_at IS NULL AND s.instance_count > 0),
-                instance_count = (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = dicom_studies.tenant_id
-                    AND i.study_uid = dicom_studies.study_uid AND i.deleted_at IS NULL)
+            UPDATE dicom_studies SET modalities = \(totals.modalities), series_count = \(totals.series), instance_count = \(totals.instances)
             WHERE tenant_id = \(bind: t) AND study_uid IN (\(binds: studies))
             """
         ).run()
+    }
+
+    /// What a study row keeps about its series and instances, for the study that `tenant` and
+    /// `study` name (binds or columns): ModalitiesInStudy as QIDO returns it (distinct, sorted,
+    /// joined by "\"), the number of series with instances, the number of instances.
+    static func studyTotals(tenant: SQLQueryString, study: SQLQueryString) -> (modalities: SQLQueryString, series: SQLQueryString, instances: SQLQueryString) {
+        let seriesOfStudy: SQLQueryString = "s.tenant_id = " + tenant + " AND s.study_uid = " + study + " AND s.deleted_at IS NULL AND s.instance_count > 0"
+        let modalities: SQLQueryString = "COALESCE((SELECT string_agg(m.modality, \(bind: "\\") ORDER BY m.modality) FROM (SELECT DISTINCT s.modality FROM dicom_series s WHERE "
+        return (
+            modalities + seriesOfStudy + " AND s.modality <> '') m), '')",
+            "(SELECT COUNT(*) FROM dicom_series s WHERE " + seriesOfStudy + ")",
+            "(SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = " + tenant + " AND i.study_uid = " + study + " AND i.deleted_at IS NULL)"
+        )
     }
 
     /// The series of a study as the index has them.

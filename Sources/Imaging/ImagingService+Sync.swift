@@ -124,8 +124,23 @@ extension ImagingService {
     }
 
     /// Writes the owed audit records (of `studies`, or all those untouched since `before`) and
-    /// removes what they settle, in one transaction.
+    /// removes what they settle, in one transaction. Two settlers may read the same owed row (a
+    /// study's scheduled rewrite and the association finisher or the sweep): each settles it
+    /// only if it is still owed as read, and the one that finds it settled meanwhile rolls back
+    /// its records and reads again, so no instance is audited twice.
     func writePendingAudits(tenant: TenantID, studies: Set<String>?, before: Int64?) async throws {
+        for attempt in 1...5 {
+            do {
+                return try await settlePendingAudits(tenant: tenant, studies: studies, before: before)
+            } catch is SettledMeanwhile where attempt < 5 {
+                continue
+            }
+        }
+    }
+
+    private struct SettledMeanwhile: Error {}
+
+    private func settlePendingAudits(tenant: TenantID, studies: Set<String>?, before: Int64?) async throws {
         var sql: SQLQueryString = "SELECT study_uid, agent, patient_ref, instances FROM dicom_audit_pending WHERE tenant_id = \(bind: tenant.rawValue)"
         if let studies { sql += " AND study_uid IN (\(binds: Array(studies)))" }
         if let before { sql += " AND updated_at < \(bind: before)" }
@@ -149,13 +164,17 @@ extension ImagingService {
         let settledRows = settled
         _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
             for entry in settledRows {
-                // Instances stored meanwhile stay owed.
-                try await database.raw(
+                // Instances stored meanwhile stay owed; a row another settler took is not
+                // taken twice (PostgreSQL re-reads it once that settler has committed).
+                let still = try await database.raw(
                     """
                     UPDATE dicom_audit_pending SET instances = instances - \(bind: entry.instances)
                     WHERE tenant_id = \(bind: t) AND study_uid = \(bind: entry.study) AND agent = \(bind: entry.agent)
+                        AND instances >= \(bind: entry.instances)
+                    RETURNING instances
                     """
-                ).run()
+                ).first()
+                if still == nil { throw SettledMeanwhile() }
             }
             try await database.raw("DELETE FROM dicom_audit_pending WHERE tenant_id = \(bind: t) AND instances <= 0").run()
         }

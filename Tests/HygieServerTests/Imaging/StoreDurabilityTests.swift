@@ -204,4 +204,27 @@ final class SlowBlobStore: BlobStore {
             #expect(owed == 0)
         }
     }
+
+    /// Two settlers of the same owed record (a study's scheduled rewrite and an association's
+    /// finisher, or the sweep) audit its instances once between them.
+    @Test func anOwedRecordSettledTwiceAtOnceIsWrittenOnce() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let agent = AuditAgent(account: "modality", who: nil, role: "modality", address: "127.0.0.1")
+            let target = StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
+            let study = "1.2.826.0.1.3680043.10.1452.97.6"
+            var batch = platform.imaging.startBatch(target)
+            for number in 1...2 {
+                #expect(await batch.storeOne(ImagingStudySyncTests.instance(patient: "P-TWICE", study: study, series: "\(study).1", number: number)).failed.isEmpty)
+            }
+            async let first: Void = platform.imaging.finishDeferred([study], tenant: tenant)
+            async let second: Void = platform.imaging.finishDeferred([study], tenant: tenant)
+            _ = await (first, second)
+            let records = try await platform.fhir.searchAll("AuditEvent", [("type", "110104")], tenant: tenant).map { try $0.json() }
+                .filter { $0["entity"]?.arrayValue?.contains { $0["what"]?["reference"]?.stringValue == "ImagingStudy/\(study)" } ?? false }
+            let audited = records.compactMap { $0["outcomeDesc"]?.stringValue?.split(separator: " ").first.flatMap { Int($0) } }.reduce(0, +)
+            #expect(audited == 2, "\(records.count) record(s)")
+        }
+    }
 }

@@ -1,7 +1,6 @@
 import Logging
 import PostgresNIO
 import SQLKit
-import SQLiteNIO
 import ServiceLifecycle
 
 /// Which SQL engine a store talks to. Only DDL and a few engine features (advisory locks)
@@ -42,12 +41,10 @@ public enum StorageError: Error, Sendable, Equatable {
     /// The classified form of an engine error, nil when it is not one callers act on.
     public static func classify(_ error: any Error) -> StorageError? {
         if let storage = error as? StorageError { return storage }
-        if let sqlite = error as? SQLiteError {
-            switch sqlite.reason {
-            case .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .uniqueViolation
-            case .busy, .busyTimeout, .busyInSnapshot, .locked: return .serializationFailure
-            default: return nil
-            }
+        if let sqlite = error as? SQLiteFailure {
+            if sqlite.isUniqueViolation { return .uniqueViolation }
+            if sqlite.isBusy { return .serializationFailure }
+            return nil
         }
         if let postgres = error as? PSQLError, let state = postgres.serverInfo?[.sqlState] {
             switch state {

@@ -3,7 +3,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import SQLKit
-import SQLiteKit
 import SQLiteNIO
 import ServiceLifecycle
 
@@ -23,55 +22,68 @@ public final class SQLiteStore: SQLStore {
     public let dialect = SQLDialectKind.sqlite
     public let logger: Logger
     let path: String
-    private let writer: AsyncPool<SQLiteConnection>
-    private let readers: AsyncPool<SQLiteConnection>
+    private let writer: AsyncPool<SQLiteDirectConnection>
+    private let readers: AsyncPool<SQLiteDirectConnection>
+    /// Runs the calls that wait on the disk (COMMIT's fsync, checkpoints) off the cooperative pool.
     private let threadPool: NIOThreadPool
+    private let eventLoop: any EventLoop
 
     public static func open(path: String, readers readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
-        let threadPool = NIOThreadPool(numberOfThreads: max(2, readerCount))
-        threadPool.start()
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        func connect() async throws -> SQLiteConnection {
-            let connection = try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop
-            ).get()
+        func connect() throws -> SQLiteDirectConnection {
+            let connection = try SQLiteDirectConnection(path: path)
             for pragma in [
                 "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL",
                 "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 16384", "PRAGMA journal_size_limit = 67108864", "PRAGMA cache_size = -65536", "PRAGMA mmap_size = 268435456",
             ] {
-                _ = try await connection.query(pragma).get()
+                try connection.run(pragma)
             }
             return connection
         }
-        let writeConnection = try await connect()
-        let mode = try await writeConnection.query("PRAGMA journal_mode = WAL").get()
+        let writeConnection = try connect()
+        let mode = try writeConnection.rows("PRAGMA journal_mode = WAL")
         guard mode.first?.column("journal_mode")?.string?.lowercased() == "wal" else {
             throw StorageError.invalidConfiguration("SQLite refused WAL mode for \(path)")
         }
-        var readConnections: [SQLiteConnection] = []
+        var readConnections: [SQLiteDirectConnection] = []
         for _ in 0..<readerCount {
-            readConnections.append(try await connect())
+            readConnections.append(try connect())
         }
+        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool.start()
         return SQLiteStore(path: path, writer: writeConnection, readers: readConnections, threadPool: threadPool, logger: logger)
     }
 
-    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger) {
+    private init(path: String, writer: SQLiteDirectConnection, readers: [SQLiteDirectConnection], threadPool: NIOThreadPool, logger: Logger) {
         self.path = path
         self.writer = AsyncPool([writer])
         self.readers = AsyncPool(readers)
         self.threadPool = threadPool
+        self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.logger = logger
+    }
+
+    private func database(_ connection: SQLiteDirectConnection) -> any SQLDatabase {
+        SQLiteDirectDatabase(connection: connection, eventLoop: eventLoop, logger: logger)
     }
 
     public func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await readers.with { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+            try await body(database(connection))
         }
     }
 
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await writer.with { connection in
-            try await connection.sql(queryLogLevel: nil).inTransaction(begin: "BEGIN IMMEDIATE", body)
+            try connection.run("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(database(connection))
+                try await threadPool.runIfActive { try connection.run("COMMIT") }
+                return result
+            } catch {
+                // Also after a failed COMMIT, which leaves the transaction open.
+                try? connection.run("ROLLBACK")
+                throw error
+            }
         }
     }
 
@@ -91,15 +103,15 @@ public final class SQLiteStore: SQLStore {
 
     /// Copies committed WAL frames into the database file without blocking readers or the writer.
     func checkpoint() async throws {
-        _ = try await readers.with { connection in
-            try await connection.query("PRAGMA wal_checkpoint(PASSIVE)").get()
+        try await readers.with { connection in
+            try await threadPool.runIfActive { try connection.run("PRAGMA wal_checkpoint(PASSIVE)") }
         }
     }
 
     public func close() async {
         let connections = await writer.close() + readers.close()
-        for connection in connections where !connection.isClosed {
-            try? await connection.close()
+        for connection in connections {
+            connection.close()
         }
         try? await threadPool.shutdownGracefully()
     }

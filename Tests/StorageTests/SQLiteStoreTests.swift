@@ -33,4 +33,128 @@ import Testing
         }
         await store.close()
     }
+
+    private static func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let directory = NSTemporaryDirectory() + "hygie-storage-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await SQLiteStore.open(path: directory + "/test.sqlite", readers: 2, logger: Logger(label: "test"))
+        do {
+            try await body(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    private struct Row: Decodable, Equatable {
+        let id: Int
+        let label: String?
+        let payload: Data?
+        let ratio: Double?
+    }
+
+    /// Statements are prepared once and kept: a kept statement run again with other parameters
+    /// must not see the previous run's values, and text, blobs (empty ones too, which are not
+    /// NULL), reals and NULL come back as they went in.
+    @Test func keptStatementsRunAgainWithFreshParameters() async throws {
+        try await Self.withStore { store in
+            try await store.transaction { database in
+                try await database.raw("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT, payload BLOB, ratio REAL)").run()
+                let rows: [(Int, String?, Data?, Double?)] = [
+                    (1, "Hélène 李", Data([0, 1, 2, 255]), 0.5), (2, nil, Data(), nil), (3, "", nil, -2.25),
+                ]
+                for (id, label, payload, ratio) in rows {
+                    try await database.raw("INSERT INTO t (id, label, payload, ratio) VALUES (\(bind: id), \(bind: label), \(bind: payload), \(bind: ratio))").run()
+                }
+            }
+            let rows = try await store.read { database in
+                try await database.raw("SELECT id, label, payload, ratio FROM t ORDER BY id").all(decoding: Row.self)
+            }
+            #expect(rows == [
+                Row(id: 1, label: "Hélène 李", payload: Data([0, 1, 2, 255]), ratio: 0.5),
+                Row(id: 2, label: nil, payload: Data(), ratio: nil),
+                Row(id: 3, label: "", payload: nil, ratio: -2.25),
+            ])
+            for id in [3, 1, 2] {
+                let label = try await store.read { database in
+                    try await database.raw("SELECT label FROM t WHERE id = \(bind: id)").first()?.decode(column: "label", as: String?.self)
+                }
+                #expect(label == rows.first { $0.id == id }?.label)
+            }
+            let empty = try await store.read { database in
+                try await database.raw("SELECT payload IS NULL AS missing FROM t WHERE id = 2").first()?.decode(column: "missing", as: Bool.self)
+            }
+            #expect(empty == false)
+        }
+    }
+
+    /// More statement shapes than the cache keeps: it is emptied and refilled, and every query
+    /// still answers.
+    @Test func statementsBeyondTheCacheStillRun() async throws {
+        try await Self.withStore { store in
+            let sums = try await store.read { database in
+                var sums: [Int] = []
+                for count in 1...700 {
+                    let terms = (1...count).map { _ in "1" }.joined(separator: " + ")
+                    sums.append(try await database.raw(SQLQueryString("SELECT \(unsafeRaw: terms) AS total")).first()?.decode(column: "total", as: Int.self) ?? 0)
+                }
+                return sums
+            }
+            #expect(sums == Array(1...700))
+        }
+    }
+
+    /// A text holding two statements would run only its first: it is refused instead.
+    @Test func aSecondStatementInOneTextIsRefused() async throws {
+        try await Self.withStore { store in
+            await #expect(throws: (any Error).self) {
+                try await store.transaction { try await $0.raw("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)").run() }
+            }
+            try await store.transaction { try await $0.raw("CREATE TABLE a (x INTEGER);").run() }
+        }
+    }
+
+    /// A unique constraint is reported as such (callers retry or answer 409 on it), by code.
+    @Test func aUniqueViolationIsClassified() async throws {
+        try await Self.withStore { store in
+            try await store.transaction { database in
+                try await database.raw("CREATE TABLE u (k TEXT PRIMARY KEY, v TEXT UNIQUE)").run()
+                try await database.raw("INSERT INTO u VALUES ('a', 'x')").run()
+            }
+            for statement in ["INSERT INTO u VALUES ('a', 'y')", "INSERT INTO u VALUES ('b', 'x')"] {
+                do {
+                    try await store.transaction { try await $0.raw(SQLQueryString(statement)).run() }
+                    Issue.record("\(statement) was accepted")
+                } catch {
+                    #expect(StorageError.classify(error) == .uniqueViolation)
+                }
+            }
+        }
+    }
+
+    /// A COMMIT that fails (here a deferred foreign key) leaves SQLite's transaction open: the
+    /// store rolls it back, so nothing of it is kept and the next transaction can begin.
+    @Test func aFailedCommitIsRolledBack() async throws {
+        try await Self.withStore { store in
+            try await store.transaction { database in
+                try await database.raw("CREATE TABLE parent (id INTEGER PRIMARY KEY)").run()
+                try await database.raw("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)").run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await store.transaction { database in
+                    try await database.raw("INSERT INTO child VALUES (1, 42)").run()
+                }
+            }
+            try await store.transaction { database in
+                try await database.raw("INSERT INTO parent VALUES (7)").run()
+                try await database.raw("INSERT INTO child VALUES (2, 7)").run()
+            }
+            let children = try await store.read { database in
+                try await database.raw("SELECT id FROM child ORDER BY id").all().map { try $0.decode(column: "id", as: Int.self) }
+            }
+            #expect(children == [2])
+        }
+    }
 }

@@ -31,14 +31,17 @@ extension ImagingService {
     /// `finishDeferred`, or by the sweep after a crash), and marks their studies' ImagingStudy
     /// as behind the index (`change_seq`); `syncImagingStudies` then rewrites them, one writer
     /// per study (see ImagingService+Sync.swift). Callers storing at the same time share the
-    /// transaction (`GroupCommit`). The blob writes in `awaiting` finish while the rows are
-    /// written, and before the commit.
+    /// transaction (`GroupCommit`). The blob writes in `awaiting` have finished before the
+    /// transaction begins: a transaction waiting on a file (a thread pool busy hashing
+    /// passwords, a slow object store) would hold the study's rows, or SQLite's only writer,
+    /// for as long.
     func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, awaiting writes: [Task<Void, any Error>] = []) async throws {
+        for write in writes { try await write.value }
         let tenant = caller.tenant
         let now = now()
         guard let agent = caller.agent else {
             // The server's own work (demo data, imports run as the system) is not audited.
-            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, awaiting: writes, on: database) }
+            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
             for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
             return
         }
@@ -46,18 +49,17 @@ extension ImagingService {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
-        let item = StoreRows(pending: pending, agent: agentJSON, writes: writes)
+        let item = StoreRows(pending: pending, agent: agentJSON)
         try await storeCommits.submit(item, tenant: tenant) { items, tenant in
             await self.indexTogether(items, tenant: tenant, now: now)
         }.get()
     }
 
-    /// What one store (a STOW-RS request, a C-STORE) gives the index: its rows, its agent (whose
-    /// audit record is owed) and the blob writes the commit waits for.
+    /// What one store (a STOW-RS request, a C-STORE) gives the index: its rows and its agent
+    /// (whose audit record is owed).
     struct StoreRows: Sendable {
         var pending: [StoreBatch.PendingInstance]
         var agent: String
-        var writes: [Task<Void, any Error>]
     }
 
     struct OwedAudit: Hashable {
@@ -72,7 +74,7 @@ extension ImagingService {
     func indexTogether(_ items: [StoreRows], tenant: TenantID, now: Int64) async -> [Result<Void, any Error>] {
         func write(_ items: [StoreRows]) async throws {
             try await database.transaction { database in
-                try await self.writeRows(items.flatMap(\.pending), tenant: tenant, now: now, awaiting: items.flatMap(\.writes), on: database)
+                try await self.writeRows(items.flatMap(\.pending), tenant: tenant, now: now, on: database)
                 // One owed record per study and agent, however many stores named it.
                 var owed: [OwedAudit: (patient: String?, instances: Int)] = [:]
                 for item in items {
@@ -118,7 +120,7 @@ extension ImagingService {
     /// statement per series and per study that also recounts it, so that QIDO's counts and
     /// modalities are right at commit.
     func writeRows(
-        _ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, awaiting writes: [Task<Void, any Error>] = [], on database: any SQLDatabase
+        _ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, on database: any SQLDatabase
     ) async throws {
         let t = tenant.rawValue
         for start in stride(from: 0, to: pending.count, by: 100) {
@@ -179,7 +181,6 @@ extension ImagingService {
                 """
             ).run()
         }
-        for write in writes { try await write.value }
     }
 
     /// Recomputes the counts and modalities the index keeps per series and study.

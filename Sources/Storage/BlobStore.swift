@@ -41,13 +41,21 @@ public enum BlobKey {
 }
 
 /// Blobs as files under a directory (the embedded mode, DESIGN §1). Writes go to a temporary
-/// file renamed into place, so a reader never sees half a blob; file I/O runs on the NIO
-/// thread pool, never on an event loop.
+/// file renamed into place, so a reader never sees half a blob; file I/O runs on a thread pool
+/// of its own, never on an event loop, and never queued behind the CPU work other services
+/// send to NIO's shared pool (password hashing: a burst of sign-ins must not delay images).
 public struct DirectoryBlobStore: BlobStore {
     public let root: String
     let pool: NIOThreadPool
 
-    public init(root: String, pool: NIOThreadPool = .singleton) {
+    /// Threads for file I/O, which mostly waits on the disk (fsync): more than the cores.
+    public static let filePool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
+
+    public init(root: String, pool: NIOThreadPool = DirectoryBlobStore.filePool) {
         self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
         self.pool = pool
     }
@@ -66,10 +74,9 @@ public struct DirectoryBlobStore: BlobStore {
             // go where others already are).
             let directory = (path as NSString).deletingLastPathComponent
             var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            var madeDirectories = false
+            var madeDirectories: [String] = []
             if descriptor < 0 && errno == ENOENT {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                madeDirectories = true
+                madeDirectories = try Self.makeDirectories(directory)
                 descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             }
             guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
@@ -89,14 +96,37 @@ public struct DirectoryBlobStore: BlobStore {
                 unlink(temporary)
                 throw CocoaError(.fileWriteUnknown)
             }
-            // The new name, and any directory just made, are flushed too: without a journal
-            // (ext4 as this machine mounts it) a rename is not durable until its directory is.
-            var flushing = directory
-            repeat {
-                guard Self.flushDirectory(flushing) else { throw CocoaError(.fileWriteUnknown) }
-                flushing = (flushing as NSString).deletingLastPathComponent
-            } while madeDirectories && flushing.count >= root.count
+            // The new name, and each directory just made, are flushed in the directory that holds
+            // them: without a journal (ext4 as this machine mounts it) a name is not durable
+            // until its directory is. Directories that already existed are durable already.
+            var flushing = Set([directory])
+            for made in madeDirectories {
+                flushing.insert((made as NSString).deletingLastPathComponent)
+            }
+            for directory in flushing.sorted(by: { $0.count > $1.count }) {
+                guard Self.flushDirectory(directory) else { throw CocoaError(.fileWriteUnknown) }
+            }
         }
+    }
+
+    /// Makes `directory` and its missing ancestors, returning those this call made or found made
+    /// by a concurrent writer (whose parent may not be flushed yet), outermost first.
+    static func makeDirectories(_ directory: String) throws -> [String] {
+        var missing: [String] = []
+        var probe = directory
+        var status = stat()
+        while stat(probe, &status) != 0 {
+            guard errno == ENOENT else { throw CocoaError(.fileWriteUnknown) }
+            missing.append(probe)
+            let parent = (probe as NSString).deletingLastPathComponent
+            guard parent != probe, !parent.isEmpty else { break }
+            probe = parent
+        }
+        missing.reverse()
+        for made in missing where mkdir(made, 0o700) != 0 && errno != EEXIST {
+            throw CocoaError(.fileWriteUnknown)
+        }
+        return missing
     }
 
     static func flushDirectory(_ path: String) -> Bool {

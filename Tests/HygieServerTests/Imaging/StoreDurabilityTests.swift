@@ -138,29 +138,98 @@ final class SlowBlobStore: BlobStore {
         }
     }
 
-    /// Associations storing at the same time share one index transaction; when it fails, each
-    /// store is indexed alone, so that one file that cannot be written fails only its C-STORE.
+    /// Holds the index row of `study` in a write transaction for `duration` (SQLite's writer
+    /// with it): stores into the study wait meanwhile, and those arriving behind the first are
+    /// indexed together once it lets go.
+    static func holding(_ study: String, for duration: Duration, _ platform: Platform) async throws -> Task<Void, any Error> {
+        let held = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await platform.fhir.database.transaction { database in
+                try await database.raw("UPDATE dicom_studies SET updated_at = updated_at WHERE study_uid = \(bind: study)").run()
+                held.continuation.yield()
+                try await Task.sleep(for: duration)
+            }
+        }
+        for await _ in held.stream { break }
+        return holder
+    }
+
+    static func modality(_ tenant: TenantID) -> StoreTarget {
+        let agent = AuditAgent(account: "modality", who: nil, role: "modality", address: "127.0.0.1")
+        return StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
+    }
+
+    static func owed(_ study: String, _ platform: Platform) async throws -> (counted: Int?, owed: Int?) {
+        try await platform.fhir.database.read { database in
+            let counted = try await database.raw("SELECT instance_count FROM dicom_studies WHERE study_uid = \(bind: study)").first()?.decode(column: "instance_count", as: Int.self)
+            let owed = try await database.raw("SELECT SUM(instances) AS n FROM dicom_audit_pending WHERE study_uid = \(bind: study)").first()?.decode(column: "n", as: Int.self)
+            return (counted, owed)
+        }
+    }
+
+    /// Associations storing at the same time share one index transaction, and a file that
+    /// cannot be written fails only its own C-STORE.
     @Test func associationsStoringAtOnceAreIndexedTogetherAndFailAlone() async throws {
         try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
-            let (study, series, files) = Self.series(4, of: 4, refusing: 3, blobs)
-            let agent = AuditAgent(account: "modality", who: nil, role: "modality", address: "127.0.0.1")
-            let target = StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
-            // The first store leads and holds the writer while its file is written; the three
-            // others arrive meanwhile and are indexed together, one of them with a refused file.
-            let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[0]) }
-            try await Task.sleep(for: .milliseconds(30))
-            let others = files[1...].map { file in Task { var batch = imaging.startBatch(target); return await batch.storeOne(file) } }
+            let (study, series, files) = Self.series(4, of: 6, refusing: 4, blobs)
+            let target = Self.modality(tenant)
+            #expect(await imaging.store([files[0]], target: StoreTarget(caller: .system(tenant), deferred: true)).failed.isEmpty)
+            // The first store leads and waits for the held study; the others arrive meanwhile
+            // and are indexed together, but for the one whose file is refused.
+            let holder = try await Self.holding(study, for: .milliseconds(500), platform)
+            let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[1]) }
+            try await Task.sleep(for: .milliseconds(150))
+            let others = files[2...].map { file in Task { var batch = imaging.startBatch(target); return await batch.storeOne(file) } }
+            try await holder.value
             var failed: [String?] = []
             for task in [first] + others { failed += await task.value.failed.map(\.sopInstance) }
-            #expect(failed == ["\(series).3"])
-            #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == ["\(series).1", "\(series).2", "\(series).4"])
-            let (counted, owed) = try await platform.fhir.database.read { database in
-                let counted = try await database.raw("SELECT instance_count FROM dicom_studies WHERE study_uid = \(bind: study)").first()?.decode(column: "instance_count", as: Int.self)
-                let owed = try await database.raw("SELECT SUM(instances) AS n FROM dicom_audit_pending WHERE study_uid = \(bind: study)").first()?.decode(column: "n", as: Int.self)
-                return (counted, owed)
+            #expect(failed == ["\(series).4"])
+            #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == [1, 2, 3, 5, 6].map { "\(series).\($0)" })
+            let (counted, owed) = try await Self.owed(study, platform)
+            #expect(counted == 5)
+            #expect(owed == 4, "one audit record owed for the four instances the modality stored")
+        }
+    }
+
+    /// Two associations sending the same instance at once land in one group; PostgreSQL
+    /// refuses a statement that upserts one row twice, so the group fails and each store is
+    /// indexed alone: both succeed and the instance is indexed once.
+    @Test func aGroupThatFailsIsIndexedStoreByStore() async throws {
+        try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
+            let (study, series, files) = Self.series(5, of: 3, refusing: 0, blobs)
+            let target = Self.modality(tenant)
+            #expect(await imaging.store([files[0]], target: StoreTarget(caller: .system(tenant), deferred: true)).failed.isEmpty)
+            let holder = try await Self.holding(study, for: .milliseconds(500), platform)
+            let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[1]) }
+            try await Task.sleep(for: .milliseconds(150))
+            let twins = (0..<2).map { _ in Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[2]) } }
+            try await holder.value
+            for task in [first] + twins {
+                let failed = await task.value.failed
+                #expect(failed.isEmpty, "\(failed.map(\.message))")
             }
+            #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == (1...3).map { "\(series).\($0)" })
+            let (counted, owed) = try await Self.owed(study, platform)
             #expect(counted == 3)
-            #expect(owed == 3, "one audit record owed for the three stored instances")
+            #expect(owed == 3)
+        }
+    }
+
+    /// A file still being written holds no index row: the blob writes finish before the index
+    /// transaction begins, so other writers (to the same study, or any writer on SQLite) do
+    /// not wait for a slow disk or object store.
+    @Test func aSlowFileWriteHoldsNoIndexRow() async throws {
+        try await Self.withSlowArchive(delay: .seconds(3)) { platform, tenant, imaging, blobs in
+            let (study, series, files) = Self.series(6, of: 2, refusing: 0, blobs)
+            #expect(await imaging.store([files[0]], target: StoreTarget(caller: .system(tenant), deferred: true)).failed.isEmpty)
+            let second = Task { await imaging.store([files[1]], target: StoreTarget(caller: .system(tenant))) }
+            try await Task.sleep(for: .milliseconds(500))
+            try await platform.fhir.database.transaction { database in
+                try await database.raw("UPDATE dicom_studies SET updated_at = updated_at WHERE study_uid = \(bind: study)").run()
+            }
+            let writtenMeanwhile = blobs.objects.withLock { $0.keys.contains { $0.hasSuffix("\(series).2.dcm") } }
+            #expect(!writtenMeanwhile, "the study's row was free while its second file was being written")
+            #expect(await second.value.failed.isEmpty)
         }
     }
 

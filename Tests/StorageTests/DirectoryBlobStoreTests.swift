@@ -1,0 +1,73 @@
+import Foundation
+import NIOPosix
+import Testing
+
+@testable import Storage
+
+@Suite struct DirectoryBlobStoreTests {
+    private static func withRoot(_ body: (String) async throws -> Void) async throws {
+        let root = NSTemporaryDirectory() + "hygie-blobs-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await body(root)
+    }
+
+    /// A put flushes the directories it made and the ones holding them, not every ancestor up
+    /// to the root: the list of made directories is what decides, so it must name exactly
+    /// those that were missing.
+    @Test func onlyMissingDirectoriesAreReportedMade() async throws {
+        try await Self.withRoot { root in
+            try FileManager.default.createDirectory(atPath: root + "/patients/p1", withIntermediateDirectories: true)
+            let made = try DirectoryBlobStore.makeDirectories(root + "/patients/p1/studies/1.2/series/1.2.3")
+            #expect(made == [root + "/patients/p1/studies", root + "/patients/p1/studies/1.2", root + "/patients/p1/studies/1.2/series", root + "/patients/p1/studies/1.2/series/1.2.3"])
+            let again = try DirectoryBlobStore.makeDirectories(root + "/patients/p1/studies/1.2/series/1.2.4")
+            #expect(again == [root + "/patients/p1/studies/1.2/series/1.2.4"])
+            var isDirectory: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: root + "/patients/p1/studies/1.2/series/1.2.4", isDirectory: &isDirectory) && isDirectory.boolValue)
+        }
+    }
+
+    /// Stores of one new series arrive together (an association's C-STOREs, a STOW batch): each
+    /// may find a directory made by another a moment before, and every blob is kept.
+    @Test func concurrentPutsIntoOneNewDirectoryAllLand() async throws {
+        try await Self.withRoot { root in
+            let store = DirectoryBlobStore(root: root)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        try await store.put("patients/p2/studies/9.8/series/9.8.7/\(index).dcm", [UInt8(index), 1, 2, 3])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for index in 0..<16 {
+                #expect(try await store.get("patients/p2/studies/9.8/series/9.8.7/\(index).dcm") == [UInt8(index), 1, 2, 3])
+            }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: root + "/patients/p2/studies/9.8/series/9.8.7")
+                .filter { $0.contains(".tmp-") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+}
+
+extension DirectoryBlobStoreTests {
+    /// Password hashing runs on NIO's shared thread pool; files must not queue behind it.
+    @Test func filesAreWrittenWhileTheSharedThreadPoolIsBusy() async throws {
+        try await Self.withRoot { root in
+            let release = DispatchSemaphore(value: 0)
+            let busy = 16
+            let blockers = (0..<busy).map { _ in Task { try await NIOThreadPool.singleton.runIfActive { release.wait() } } }
+            let store = DirectoryBlobStore(root: root)
+            let written = Task { try await store.put("patients/p3/a.dcm", [1, 2, 3]) }
+            var landed = false
+            for _ in 0..<100 where !landed {
+                try await Task.sleep(for: .milliseconds(100))
+                landed = FileManager.default.fileExists(atPath: root + "/patients/p3/a.dcm")
+            }
+            for _ in 0..<busy { release.signal() }
+            for blocker in blockers { try await blocker.value }
+            try await written.value
+            #expect(landed, "the file was written while every thread of the shared pool was taken")
+        }
+    }
+}

@@ -36,7 +36,27 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             sqlite_nio_sqlite3_close_v2(handle)
             throw failure
         }
+        sqlite_nio_sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
         self.handle = handle
+    }
+
+    /// How long a statement waits for a lock another connection (another process: a CLI
+    /// command) holds before failing with SQLITE_BUSY.
+    static let busyTimeoutMilliseconds: Int32 = 10_000
+
+    /// Begins a write transaction if the write lock is free at once; false when another
+    /// connection holds it. Waiting for it sleeps in SQLite's busy handler, which the caller
+    /// must do off the cooperative pool (`run("BEGIN IMMEDIATE")` on a thread of its own).
+    func beginIfFree() throws -> Bool {
+        guard let handle else { throw StorageError.unavailable("the database is closed") }
+        sqlite_nio_sqlite3_busy_timeout(handle, 0)
+        defer { sqlite_nio_sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds) }
+        do {
+            try run("BEGIN IMMEDIATE")
+            return true
+        } catch let failure as SQLiteFailure where failure.isBusy {
+            return false
+        }
     }
 
     deinit {

@@ -24,7 +24,8 @@ public final class SQLiteStore: SQLStore {
     let path: String
     private let writer: AsyncPool<SQLiteDirectConnection>
     private let readers: AsyncPool<SQLiteDirectConnection>
-    /// Runs the calls that wait on the disk (COMMIT's fsync, checkpoints) off the cooperative pool.
+    /// Runs the calls that wait on the disk (COMMIT's fsync, checkpoints) or on another
+    /// process's write lock off the cooperative pool.
     private let threadPool: NIOThreadPool
     private let eventLoop: any EventLoop
 
@@ -32,7 +33,7 @@ public final class SQLiteStore: SQLStore {
         func connect() throws -> SQLiteDirectConnection {
             let connection = try SQLiteDirectConnection(path: path)
             for pragma in [
-                "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL",
+                "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL",
                 "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 16384", "PRAGMA journal_size_limit = 67108864", "PRAGMA cache_size = -65536", "PRAGMA mmap_size = 268435456",
             ] {
                 try connection.run(pragma)
@@ -74,7 +75,11 @@ public final class SQLiteStore: SQLStore {
 
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await writer.with { connection in
-            try connection.run("BEGIN IMMEDIATE")
+            // Another process (a CLI command) may hold the write lock: the wait for it runs on
+            // the thread pool, not on a cooperative thread the holder's own work may need.
+            if try !connection.beginIfFree() {
+                try await threadPool.runIfActive { try connection.run("BEGIN IMMEDIATE") }
+            }
             do {
                 let result = try await body(database(connection))
                 try await threadPool.runIfActive { try connection.run("COMMIT") }

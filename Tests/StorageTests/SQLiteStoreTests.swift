@@ -157,4 +157,43 @@ import Testing
             #expect(children == [2])
         }
     }
+
+    /// Another process holding the write lock (two stores on one file stand for it) makes
+    /// writers wait in SQLite's busy handler. That wait must not take the cooperative threads:
+    /// the holder's own transaction needs one to finish, and with them all asleep nobody would
+    /// commit until every waiter timed out.
+    @Test func writersWaitingForAnotherConnectionsLockLeaveTheHolderRoomToCommit() async throws {
+        let directory = NSTemporaryDirectory() + "hygie-storage-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let holder = try await SQLiteStore.open(path: directory + "/test.sqlite", readers: 1, logger: Logger(label: "test"))
+        // As many other stores as there are cooperative threads, and more: each has one writer.
+        var others: [SQLiteStore] = []
+        for _ in 0..<4 {
+            others.append(try await SQLiteStore.open(path: directory + "/test.sqlite", readers: 1, logger: Logger(label: "test")))
+        }
+        try await holder.transaction { try await $0.raw("CREATE TABLE w (x INTEGER)").run() }
+        let held = AsyncStream<Void>.makeStream()
+        let holding = Task {
+            try await holder.transaction { database in
+                try await database.raw("INSERT INTO w VALUES (0)").run()
+                held.continuation.yield()
+                // Work of its own that needs a cooperative thread while the others wait.
+                for step in 1...20 {
+                    try await Task.sleep(for: .milliseconds(10))
+                    try await database.raw("INSERT INTO w VALUES (\(bind: step))").run()
+                }
+            }
+        }
+        for await _ in held.stream { break }
+        let waiting = (0..<8).map { value in
+            Task { [others] in try await others[value % others.count].transaction { try await $0.raw("INSERT INTO w VALUES (\(bind: 100 + value))").run() } }
+        }
+        try await holding.value
+        for task in waiting { try await task.value }
+        let count = try await others[0].read { try await $0.raw("SELECT COUNT(*) AS n FROM w").first()?.decode(column: "n", as: Int.self) }
+        #expect(count == 29)
+        await holder.close()
+        for other in others { await other.close() }
+    }
 }

@@ -61,7 +61,8 @@ public struct Platform: Sendable {
         try manager.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try manager.createDirectory(atPath: "\(configuration.dataDirectory)/blobs", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return try await SQLiteStore.open(
-            path: "\(configuration.dataDirectory)/hygie.sqlite", readers: max(2, min(configuration.databasePoolSize, 8)), logger: logger)
+            path: "\(configuration.dataDirectory)/hygie.sqlite", readers: max(2, min(configuration.databasePoolSize, 8)),
+            statementTimeout: configuration.queryTimeout, logger: logger)
     }
 
     /// The configured store of blobs (before Hygie's own encryption): the S3 bucket, checked

@@ -44,6 +44,7 @@ public enum StorageError: Error, Sendable, Equatable {
         if let sqlite = error as? SQLiteFailure {
             if sqlite.isUniqueViolation { return .uniqueViolation }
             if sqlite.isBusy { return .serializationFailure }
+            if sqlite.isInterrupted { return .timeout }
             return nil
         }
         if let postgres = error as? PSQLError, let state = postgres.serverInfo?[.sqlState] {

@@ -1,8 +1,10 @@
+import Dispatch
 import Logging
 import NIOCore
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
+import Synchronization
 // The SQLite library SQLiteNIO vendors (its symbols carry a `sqlite_nio_` prefix). The store must
 // use that copy and no other: two SQLite libraries in one process do not see each other's POSIX
 // locks on the same file, and closing a descriptor in one silently drops the other's locks.
@@ -27,7 +29,16 @@ final class SQLiteDirectConnection: @unchecked Sendable {
     /// when it does it is emptied and refilled.
     static let statementCacheSize = 512
 
-    init(path: String) throws {
+    /// When the running statement must stop (monotonic nanoseconds, 0 when none runs), read by
+    /// the store's watchdog, which interrupts a statement past it. The lock also keeps the
+    /// watchdog from interrupting a closed handle.
+    private let deadline = Mutex<UInt64>(0)
+    private let statementTimeout: UInt64
+
+    /// - Parameter statementTimeout: seconds a statement may run before the store's watchdog
+    ///   interrupts it (SQLITE_INTERRUPT, classified as `StorageError.timeout`), 0 for no limit.
+    init(path: String, statementTimeout: Int = 0) throws {
+        self.statementTimeout = UInt64(max(0, statementTimeout)) * 1_000_000_000
         let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
         var handle: OpaquePointer?
         let status = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
@@ -70,17 +81,35 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             sqlite_nio_sqlite3_finalize(statement)
         }
         statements = [:]
-        if let handle {
-            sqlite_nio_sqlite3_close_v2(handle)
+        deadline.withLock { _ in
+            if let handle {
+                sqlite_nio_sqlite3_close_v2(handle)
+            }
+            handle = nil
         }
-        handle = nil
+    }
+
+    /// Interrupts the running statement if it has run past the statement timeout. Called from
+    /// another thread (the store's watchdog): `sqlite3_interrupt` is safe there, and the lock
+    /// keeps the handle open meanwhile.
+    func interruptIfOverdue(now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        deadline.withLock { deadline in
+            if deadline != 0, now > deadline, let handle {
+                sqlite_nio_sqlite3_interrupt(handle)
+            }
+        }
     }
 
     /// Runs one statement with its parameters and hands each result row to `onRow`.
     func run(_ sql: String, _ binds: [SQLiteData] = [], _ onRow: (SQLiteResultRow) throws -> Void = { _ in }) throws {
         guard let handle else { throw StorageError.unavailable("the database is closed") }
         let statement = try prepared(sql, handle: handle)
+        if statementTimeout > 0 {
+            let limit = DispatchTime.now().uptimeNanoseconds + statementTimeout
+            deadline.withLock { $0 = limit }
+        }
         defer {
+            if statementTimeout > 0 { deadline.withLock { $0 = 0 } }
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
         }
@@ -205,6 +234,8 @@ struct SQLiteFailure: Error, CustomStringConvertible {
     var primaryCode: Int32 { code & 0xff }
     var isUniqueViolation: Bool { code == SQLITE_CONSTRAINT_UNIQUE_CODE || code == SQLITE_CONSTRAINT_PRIMARYKEY_CODE }
     var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
+    /// Stopped by the statement timeout (the store's watchdog).
+    var isInterrupted: Bool { primaryCode == SQLITE_INTERRUPT }
 
     var description: String { "SQLite error \(code): \(message)" }
 }

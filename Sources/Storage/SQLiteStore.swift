@@ -28,10 +28,13 @@ public final class SQLiteStore: SQLStore {
     /// process's write lock off the cooperative pool.
     private let threadPool: NIOThreadPool
     private let eventLoop: any EventLoop
+    private let watchdog: Task<Void, Never>?
 
-    public static func open(path: String, readers readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
+    /// - Parameter statementTimeout: seconds a statement may run before it is interrupted and
+    ///   fails with `StorageError.timeout`, 0 for no limit (`--query-timeout`, as on PostgreSQL).
+    public static func open(path: String, readers readerCount: Int = 4, statementTimeout: Int = 0, logger: Logger) async throws -> SQLiteStore {
         func connect() throws -> SQLiteDirectConnection {
-            let connection = try SQLiteDirectConnection(path: path)
+            let connection = try SQLiteDirectConnection(path: path, statementTimeout: statementTimeout)
             for pragma in [
                 "PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL",
                 "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 16384", "PRAGMA journal_size_limit = 67108864", "PRAGMA cache_size = -65536", "PRAGMA mmap_size = 268435456",
@@ -51,14 +54,25 @@ public final class SQLiteStore: SQLStore {
         }
         let threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
-        return SQLiteStore(path: path, writer: writeConnection, readers: readConnections, threadPool: threadPool, logger: logger)
+        // The statement timeout's watchdog: a statement past it is interrupted within a
+        // quarter of a second.
+        let connections = [writeConnection] + readConnections
+        let watchdog: Task<Void, Never>? = statementTimeout > 0 ? Task {
+            while (try? await Task.sleep(for: .milliseconds(250))) != nil {
+                for connection in connections { connection.interruptIfOverdue() }
+            }
+        } : nil
+        return SQLiteStore(path: path, writer: writeConnection, readers: readConnections, threadPool: threadPool, watchdog: watchdog, logger: logger)
     }
 
-    private init(path: String, writer: SQLiteDirectConnection, readers: [SQLiteDirectConnection], threadPool: NIOThreadPool, logger: Logger) {
+    private init(
+        path: String, writer: SQLiteDirectConnection, readers: [SQLiteDirectConnection], threadPool: NIOThreadPool, watchdog: Task<Void, Never>?, logger: Logger
+    ) {
         self.path = path
         self.writer = AsyncPool([writer])
         self.readers = AsyncPool(readers)
         self.threadPool = threadPool
+        self.watchdog = watchdog
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.logger = logger
     }
@@ -115,6 +129,7 @@ public final class SQLiteStore: SQLStore {
 
     public func close() async {
         let connections = await writer.close() + readers.close()
+        watchdog?.cancel()
         for connection in connections {
             connection.close()
         }

@@ -19,7 +19,7 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .customLong("database-pool-size"), help: "Database connections kept open [env: HYGIE_DATABASE_POOL_SIZE] (default: 8).")
     var databasePoolSize: Int?
 
-    @Option(name: .customLong("query-timeout"), help: "Seconds a PostgreSQL statement may run before it is cancelled, 0 for no limit [env: HYGIE_QUERY_TIMEOUT] (default: 30).")
+    @Option(name: .customLong("query-timeout"), help: "Seconds a database statement (PostgreSQL or SQLite) may run before it is cancelled, 0 for no limit [env: HYGIE_QUERY_TIMEOUT] (default: 30).")
     var queryTimeout: Int?
 
     @Option(name: .customLong("master-key-file"), help: "Master key file, created with mode 0600 when absent [env: HYGIE_MASTER_KEY_FILE] (default: <data-dir>/master.key).")

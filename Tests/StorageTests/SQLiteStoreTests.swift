@@ -196,4 +196,32 @@ import Testing
         await holder.close()
         for other in others { await other.close() }
     }
+
+    /// A runaway statement is interrupted at the query timeout, reported as a timeout (answered
+    /// 503 too-costly), and the connection serves the next query.
+    @Test func aStatementPastTheTimeoutIsInterrupted() async throws {
+        let directory = NSTemporaryDirectory() + "hygie-storage-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await SQLiteStore.open(path: directory + "/test.sqlite", readers: 1, statementTimeout: 1, logger: Logger(label: "test"))
+        let endless: SQLQueryString = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000) SELECT COUNT(*) AS c FROM n"
+        do {
+            _ = try await store.read { try await $0.raw(endless).first() }
+            Issue.record("the statement ran to its end")
+        } catch {
+            #expect(StorageError.classify(error) == .timeout)
+        }
+        do {
+            try await store.transaction { database in
+                try await database.raw("CREATE TABLE t AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000) SELECT i FROM n").run()
+            }
+            Issue.record("the statement ran to its end")
+        } catch {
+            #expect(StorageError.classify(error) == .timeout)
+        }
+        let one = try await store.read { try await $0.raw("SELECT 1 AS one").first()?.decode(column: "one", as: Int.self) }
+        #expect(one == 1)
+        try await store.transaction { try await $0.raw("CREATE TABLE u (x INTEGER)").run() }
+        await store.close()
+    }
 }

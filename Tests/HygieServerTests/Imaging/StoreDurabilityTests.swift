@@ -154,9 +154,23 @@ final class SlowBlobStore: BlobStore {
         return holder
     }
 
-    static func modality(_ tenant: TenantID) -> StoreTarget {
+    /// Stores `made` (the study's row) as the system, then, while the study is held, `leader`
+    /// and 150 ms later `followers` as a modality's associations: the followers arrive while
+    /// the leader waits and are indexed together. The results, the leader's first.
+    static func storeBehindAHeldStudy(
+        _ study: String, _ made: [UInt8], leader: [UInt8], followers: [[UInt8]], _ platform: Platform, _ imaging: ImagingService, _ tenant: TenantID
+    ) async throws -> [StoreResult] {
+        #expect(await imaging.store([made], target: StoreTarget(caller: .system(tenant), deferred: true)).failed.isEmpty)
         let agent = AuditAgent(account: "modality", who: nil, role: "modality", address: "127.0.0.1")
-        return StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
+        let target = StoreTarget(caller: Caller(tenant: tenant, read: .everything, write: .everything, agent: agent), deferred: true)
+        let holder = try await holding(study, for: .milliseconds(500), platform)
+        let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(leader) }
+        try await Task.sleep(for: .milliseconds(150))
+        let others = followers.map { file in Task { var batch = imaging.startBatch(target); return await batch.storeOne(file) } }
+        try await holder.value
+        var results: [StoreResult] = []
+        for task in [first] + others { results.append(await task.value) }
+        return results
     }
 
     static func owed(_ study: String, _ platform: Platform) async throws -> (counted: Int?, owed: Int?) {
@@ -172,18 +186,9 @@ final class SlowBlobStore: BlobStore {
     @Test func associationsStoringAtOnceAreIndexedTogetherAndFailAlone() async throws {
         try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
             let (study, series, files) = Self.series(4, of: 6, refusing: 4, blobs)
-            let target = Self.modality(tenant)
-            #expect(await imaging.store([files[0]], target: StoreTarget(caller: .system(tenant), deferred: true)).failed.isEmpty)
-            // The first store leads and waits for the held study; the others arrive meanwhile
-            // and are indexed together, but for the one whose file is refused.
-            let holder = try await Self.holding(study, for: .milliseconds(500), platform)
-            let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[1]) }
-            try await Task.sleep(for: .milliseconds(150))
-            let others = files[2...].map { file in Task { var batch = imaging.startBatch(target); return await batch.storeOne(file) } }
-            try await holder.value
-            var failed: [String?] = []
-            for task in [first] + others { failed += await task.value.failed.map(\.sopInstance) }
-            #expect(failed == ["\(series).4"])
+            // The others are indexed together, but for the one whose file is refused.
+            let results = try await Self.storeBehindAHeldStudy(study, files[0], leader: files[1], followers: Array(files[2...]), platform, imaging, tenant)
+            #expect(results.flatMap(\.failed).map(\.sopInstance) == ["\(series).4"])
             #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == [1, 2, 3, 5, 6].map { "\(series).\($0)" })
             let (counted, owed) = try await Self.owed(study, platform)
             #expect(counted == 5)
@@ -197,15 +202,8 @@ final class SlowBlobStore: BlobStore {
     @Test func aGroupThatFailsIsIndexedStoreByStore() async throws {
         try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
             let (study, series, files) = Self.series(5, of: 3, refusing: 0, blobs)
-            let target = Self.modality(tenant)
-            #expect(await imaging.store([files[0]], target: StoreTarget(caller: .system(tenant), deferred: true)).failed.isEmpty)
-            let holder = try await Self.holding(study, for: .milliseconds(500), platform)
-            let first = Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[1]) }
-            try await Task.sleep(for: .milliseconds(150))
-            let twins = (0..<2).map { _ in Task { var batch = imaging.startBatch(target); return await batch.storeOne(files[2]) } }
-            try await holder.value
-            for task in [first] + twins {
-                let failed = await task.value.failed
+            let results = try await Self.storeBehindAHeldStudy(study, files[0], leader: files[1], followers: [files[2], files[2]], platform, imaging, tenant)
+            for failed in results.map(\.failed) {
                 #expect(failed.isEmpty, "\(failed.map(\.message))")
             }
             #expect(try await Self.indexed(files.indices.map { "\(series).\($0 + 1)" }, platform) == (1...3).map { "\(series).\($0)" })

@@ -31,17 +31,25 @@ extension ImagingService {
     /// `finishDeferred`, or by the sweep after a crash), and marks their studies' ImagingStudy
     /// as behind the index (`change_seq`); `syncImagingStudies` then rewrites them, one writer
     /// per study (see ImagingService+Sync.swift). Callers storing at the same time share the
-    /// transaction (`GroupCommit`). The blob writes in `awaiting` have finished before the
-    /// transaction begins: a transaction waiting on a file (a thread pool busy hashing
-    /// passwords, a slow object store) would hold the study's rows, or SQLite's only writer,
-    /// for as long.
+    /// transaction (`GroupCommit`). The transaction commits only once the blob writes in
+    /// `awaiting` have finished. Writes to a local disk (bounded: an fsync on the blob store's
+    /// own threads) finish while the rows are written; writes to a network store are awaited
+    /// before the transaction begins, which would otherwise hold the study's rows, or SQLite's
+    /// only writer, for as long as the network takes.
     func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, awaiting writes: [Task<Void, any Error>] = []) async throws {
-        for write in writes { try await write.value }
+        let bounded = blobs.writesAreBounded
+        if !bounded {
+            for write in writes { try await write.value }
+        }
+        let inside = bounded ? writes : []
         let tenant = caller.tenant
         let now = now()
         guard let agent = caller.agent else {
             // The server's own work (demo data, imports run as the system) is not audited.
-            try await database.transaction { database in try await self.writeRows(pending, tenant: tenant, now: now, on: database) }
+            try await database.transaction { database in
+                try await self.writeRows(pending, tenant: tenant, now: now, on: database)
+                for write in inside { try await write.value }
+            }
             for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
             return
         }
@@ -49,17 +57,18 @@ extension ImagingService {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
-        let item = StoreRows(pending: pending, agent: agentJSON)
+        let item = StoreRows(pending: pending, agent: agentJSON, writes: inside)
         try await storeCommits.submit(item, tenant: tenant) { items, tenant in
             await self.indexTogether(items, tenant: tenant, now: now)
         }.get()
     }
 
-    /// What one store (a STOW-RS request, a C-STORE) gives the index: its rows and its agent
-    /// (whose audit record is owed).
+    /// What one store (a STOW-RS request, a C-STORE) gives the index: its rows, its agent (whose
+    /// audit record is owed) and the blob writes the commit waits for.
     struct StoreRows: Sendable {
         var pending: [StoreBatch.PendingInstance]
         var agent: String
+        var writes: [Task<Void, any Error>]
     }
 
     struct OwedAudit: Hashable {
@@ -93,6 +102,7 @@ extension ImagingService {
                         """
                     ).run()
                 }
+                for write in items.flatMap(\.writes) { try await write.value }
             }
             for study in Set(items.flatMap { $0.pending.map(\.index.studyUID) }) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
         }

@@ -10,6 +10,14 @@ public protocol BlobStore: Sendable {
     func get(_ key: String) async throws -> [UInt8]
     func delete(_ key: String) async throws
     func exists(_ key: String) async throws -> Bool
+    /// Whether a write ends in a time this machine bounds (a local disk's fsync), so that a
+    /// database transaction may wait for it while it runs its own statements. A network
+    /// store's writes are awaited before any transaction begins.
+    var writesAreBounded: Bool { get }
+}
+
+extension BlobStore {
+    public var writesAreBounded: Bool { false }
 }
 
 public enum BlobStoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -54,6 +62,8 @@ public struct DirectoryBlobStore: BlobStore {
         pool.start()
         return pool
     }()
+
+    public var writesAreBounded: Bool { true }
 
     public init(root: String, pool: NIOThreadPool = DirectoryBlobStore.filePool) {
         self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
@@ -201,4 +211,5 @@ public struct EncryptedBlobStore: BlobStore {
 
     public func delete(_ key: String) async throws { try await inner.delete(key) }
     public func exists(_ key: String) async throws -> Bool { try await inner.exists(key) }
+    public var writesAreBounded: Bool { inner.writesAreBounded }
 }

@@ -20,9 +20,13 @@ final class SlowBlobStore: BlobStore {
     let indexedWhenWritten = Mutex<[Bool]>([])
     let delay: Duration
     let isIndexed: @Sendable (String) async -> Bool
+    /// A local disk (the index transaction waits for its writes while running its statements)
+    /// or a network store (its writes are awaited before the transaction).
+    let writesAreBounded: Bool
 
-    init(delay: Duration, isIndexed: @escaping @Sendable (String) async -> Bool) {
+    init(delay: Duration, bounded: Bool = false, isIndexed: @escaping @Sendable (String) async -> Bool) {
         self.delay = delay
+        self.writesAreBounded = bounded
         self.isIndexed = isIndexed
     }
 
@@ -43,18 +47,18 @@ final class SlowBlobStore: BlobStore {
     func exists(_ key: String) async throws -> Bool { objects.withLock { $0[key] != nil } }
 }
 
-/// Blob writes run alongside the index statements (issue 5, ingest): the index still commits
-/// only once every file it names is stored, and a file that cannot be written fails its
-/// instance alone.
+/// Blob writes to a local disk run alongside the index statements, a network store's before
+/// the transaction (issue 5, ingest): either way the index commits only once every file it
+/// names is stored, and a file that cannot be written fails its instance alone.
 @Suite struct StoreDurabilityTests {
     /// Runs `body` with an archive whose blob writes take `delay`, in a fresh platform.
     static func withSlowArchive(
-        delay: Duration, _ body: @escaping @Sendable (Platform, TenantID, ImagingService, SlowBlobStore) async throws -> Void
+        delay: Duration, bounded: Bool = false, _ body: @escaping @Sendable (Platform, TenantID, ImagingService, SlowBlobStore) async throws -> Void
     ) async throws {
         try await withPlatforms(count: 1) { platforms, configuration in
             let platform = platforms[0]
             let database = platform.fhir.database
-            let blobs = SlowBlobStore(delay: delay) { key in
+            let blobs = SlowBlobStore(delay: delay, bounded: bounded) { key in
                 let count = try? await database.read { database in
                     try await database.raw("SELECT COUNT(*) AS n FROM dicom_instances WHERE blob_key = \(bind: key)").first()?.decode(column: "n", as: Int.self)
                 }
@@ -85,8 +89,8 @@ final class SlowBlobStore: BlobStore {
         return (study, series, files)
     }
 
-    @Test func theIndexCommitsOnlyOnceEveryFileItNamesIsWritten() async throws {
-        try await Self.withSlowArchive(delay: .milliseconds(150)) { platform, tenant, imaging, blobs in
+    @Test(arguments: [false, true]) func theIndexCommitsOnlyOnceEveryFileItNamesIsWritten(bounded: Bool) async throws {
+        try await Self.withSlowArchive(delay: .milliseconds(150), bounded: bounded) { platform, tenant, imaging, blobs in
             let study = "1.2.826.0.1.3680043.10.1452.97.1"
             let files = (1...3).map { ImagingStudySyncTests.instance(patient: "P-DURABLE", study: study, series: "\(study).1", number: $0) }
             for deferred in [false, true] {
@@ -100,8 +104,8 @@ final class SlowBlobStore: BlobStore {
         }
     }
 
-    @Test func aFileThatCannotBeWrittenFailsItsInstanceAlone() async throws {
-        try await Self.withSlowArchive(delay: .milliseconds(20)) { platform, tenant, imaging, blobs in
+    @Test(arguments: [false, true]) func aFileThatCannotBeWrittenFailsItsInstanceAlone(bounded: Bool) async throws {
+        try await Self.withSlowArchive(delay: .milliseconds(20), bounded: bounded) { platform, tenant, imaging, blobs in
             let (study, series, files) = Self.series(2, of: 3, refusing: 2, blobs)
             let result = await imaging.store(files, target: StoreTarget(caller: .system(tenant)))
             #expect(result.stored.map(\.sopInstance).sorted() == ["\(series).1", "\(series).3"])
@@ -182,9 +186,10 @@ final class SlowBlobStore: BlobStore {
     }
 
     /// Associations storing at the same time share one index transaction, and a file that
-    /// cannot be written fails only its own C-STORE.
-    @Test func associationsStoringAtOnceAreIndexedTogetherAndFailAlone() async throws {
-        try await Self.withSlowArchive(delay: .milliseconds(100)) { platform, tenant, imaging, blobs in
+    /// cannot be written fails only its own C-STORE: before the transaction (network store), or
+    /// inside it (local disk), where the group fails and each store is indexed alone.
+    @Test(arguments: [false, true]) func associationsStoringAtOnceAreIndexedTogetherAndFailAlone(bounded: Bool) async throws {
+        try await Self.withSlowArchive(delay: .milliseconds(100), bounded: bounded) { platform, tenant, imaging, blobs in
             let (study, series, files) = Self.series(4, of: 6, refusing: 4, blobs)
             // The others are indexed together, but for the one whose file is refused.
             let results = try await Self.storeBehindAHeldStudy(study, files[0], leader: files[1], followers: Array(files[2...]), platform, imaging, tenant)
@@ -213,9 +218,9 @@ final class SlowBlobStore: BlobStore {
         }
     }
 
-    /// A file still being written holds no index row: the blob writes finish before the index
-    /// transaction begins, so other writers (to the same study, or any writer on SQLite) do
-    /// not wait for a slow disk or object store.
+    /// A file still being written to a network store holds no index row: its write finishes
+    /// before the index transaction begins, so other writers (to the same study, or any writer
+    /// on SQLite) do not wait for the network.
     @Test func aSlowFileWriteHoldsNoIndexRow() async throws {
         try await Self.withSlowArchive(delay: .seconds(3)) { platform, tenant, imaging, blobs in
             let (study, series, files) = Self.series(6, of: 2, refusing: 0, blobs)

@@ -50,3 +50,24 @@ public final class PostgresStore: SQLStore {
         await runLoop.value
     }
 }
+
+extension SQLDatabase {
+    /// Runs `body` between `begin` and COMMIT on this connection, rolling back when it throws.
+    /// (The SQLite store runs its own: its BEGIN and COMMIT may wait, and do so off the
+    /// cooperative pool.)
+    fileprivate func inTransaction<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        begin: String,
+        _ body: (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await raw(SQLQueryString(begin)).run()
+        do {
+            let result = try await body(self)
+            try await raw("COMMIT").run()
+            return result
+        } catch {
+            try? await raw("ROLLBACK").run()
+            throw error
+        }
+    }
+}

@@ -60,22 +60,3 @@ public enum StorageError: Error, Sendable, Equatable {
         return nil
     }
 }
-
-extension SQLDatabase {
-    /// Runs `body` between `begin` and COMMIT on this connection, rolling back when it throws.
-    func inTransaction<T: Sendable>(
-        isolation: isolated (any Actor)? = #isolation,
-        begin: String,
-        _ body: (any SQLDatabase) async throws -> T
-    ) async throws -> T {
-        try await raw(SQLQueryString(begin)).run()
-        do {
-            let result = try await body(self)
-            try await raw("COMMIT").run()
-            return result
-        } catch {
-            try? await raw("ROLLBACK").run()
-            throw error
-        }
-    }
-}

@@ -74,8 +74,6 @@ final class SQLiteDirectConnection: @unchecked Sendable {
         close()
     }
 
-    var isClosed: Bool { handle == nil }
-
     func close() {
         for statement in statements.values {
             sqlite_nio_sqlite3_finalize(statement)

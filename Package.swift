@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(name: "PDFTests", dependencies: ["PDF"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Core", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["Storage", "Core", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(

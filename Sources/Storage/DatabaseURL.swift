@@ -37,6 +37,12 @@ public struct PostgresURL: Sendable {
             host: host, port: port, username: username, password: password, database: database,
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maximumConnections
+        // No keep-alive queries: with them, closing the client sometimes never finished
+        // (PostgresNIO 1.33.2: a keep-alive timer's task outlives the pool it belongs to; about one
+        // close in fifty hung with a 60 ms keep-alive, and a test run's shutdown with the default
+        // 30 s). Idle connections are closed after the idle timeout instead; one the server closes
+        // leaves the pool when its socket does.
+        configuration.options.keepAliveBehavior = nil
         if let schema {
             configuration.options.additionalStartupParameters.append(("search_path", schema))
         }

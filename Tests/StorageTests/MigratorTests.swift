@@ -1,7 +1,8 @@
 import Foundation
 import Logging
+import PostgresNIO
 import SQLKit
-import Storage
+@testable import Storage
 import Testing
 
 /// Opens each engine the test run has: SQLite always, PostgreSQL when
@@ -99,6 +100,14 @@ func withStores(_ body: (any SQLStore) async throws -> Void) async throws {
         #expect(url.host == "db.local" && url.port == 6432 && url.username == "hygie" && url.password == "s@cret")
         #expect(url.database == "clinique" && url.requireTLS)
         #expect(throws: StorageError.self) { try PostgresURL("mysql://x") }
+    }
+
+    /// Keep-alive queries on idle pooled connections sometimes left the client unable to close
+    /// (the store's shutdown, and with it a server's or a test's, waited forever).
+    @Test func pooledPostgreSQLConnectionsRunNoKeepAliveTimers() throws {
+        let configuration = try PostgresURL("postgres://hygie@db.local/clinique").clientConfiguration(schema: nil, maximumConnections: 4, statementTimeout: 30)
+        #expect(configuration.options.keepAliveBehavior == nil)
+        #expect(configuration.options.maximumConnections == 4)
     }
 }
 

@@ -63,6 +63,20 @@ extension ImagingService {
     /// The study, series or instance rows a search matches, within the caller's grants; the
     /// query is audited (once per window) when it found someone's images.
     func rows(_ query: QIDOQuery, caller: Caller) async throws -> [any SQLRow] {
+        let sql = try statement(query, caller: caller, perRow: try await testsAccessPerRow(query, caller: caller))
+        let rows = try await database.read { database in try await database.raw(sql).all() }
+        if let agent = caller.agent {
+            let patients = Array(Set(try rows.compactMap { try $0.decode(column: "patient_ref", as: String?.self) })).sorted()
+            let key = "\(query.level.rawValue)|\(query.study ?? "")|\(query.series ?? "")|\(query.patient ?? "")|\(query.matches.map { "\($0.tag)=\($0.value)" })"
+            if !patients.isEmpty, accessAudit.shouldRecord(account: agent.account, study: key, action: "query") {
+                try await fhir.record(AuditRecord(agent: agent, kind: .dicom(.query), action: .execute, patients: patients, query: key), tenant: caller.tenant)
+            }
+        }
+        return rows
+    }
+
+    /// The statement of a search; `perRow` as `testsAccessPerRow` decides.
+    func statement(_ query: QIDOQuery, caller: Caller, perRow: Bool) throws -> SQLQueryString {
         var sql: SQLQueryString
         switch query.level {
         case .study:
@@ -100,23 +114,14 @@ extension ImagingService {
         if let patient = query.patient { sql += " AND s.patient_ref = \(bind: patient)" }
         for condition in try query.conditions() { sql += " AND " + condition }
         // Last, so that a per-row lookup runs only for rows the filters kept.
-        if let access = accessCondition(caller, perRow: try await testsAccessPerRow(query, caller: caller)) { sql += " AND " + access }
+        if let access = accessCondition(caller, perRow: perRow) { sql += " AND " + access }
         switch query.level {
         case .study: sql += " ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid"
         case .series: sql += " ORDER BY s.study_uid, se.series_number, se.series_uid"
         case .instance: sql += " ORDER BY se.series_uid, i.instance_number, i.sop_uid"
         }
         sql += " LIMIT \(literal: query.limit ?? QIDOQuery.maximumLimit) OFFSET \(literal: query.offset)"
-        let finalSQL = sql
-        let rows = try await database.read { database in try await database.raw(finalSQL).all() }
-        if let agent = caller.agent {
-            let patients = Array(Set(try rows.compactMap { try $0.decode(column: "patient_ref", as: String?.self) })).sorted()
-            let key = "\(query.level.rawValue)|\(query.study ?? "")|\(query.series ?? "")|\(query.patient ?? "")|\(query.matches.map { "\($0.tag)=\($0.value)" })"
-            if !patients.isEmpty, accessAudit.shouldRecord(account: agent.account, study: key, action: "query") {
-                try await fhir.record(AuditRecord(agent: agent, kind: .dicom(.query), action: .execute, patients: patients, query: key), tenant: caller.tenant)
-            }
-        }
-        return rows
+        return sql
     }
 
     /// The attributes of one result (PS3.18 Tables 10.6.3-3 to -5), plus `includefield`s.

@@ -135,6 +135,12 @@ public struct QIDOQuery: Sendable {
                         conditions.append("\(unsafeRaw: wordsColumn) LIKE \(bind: pattern) ESCAPE '!'")
                     }
                 } else if Self.hasWildcard(normalized) {
+                    // The text before the first wildcard also bounds a range of the column's
+                    // index (LIKE alone walks every study: SQLite does not use an index for a
+                    // LIKE on binary text, nor PostgreSQL for a bound pattern).
+                    if let (lower, upper) = Self.prefixRange(normalized) {
+                        conditions.append("\(unsafeRaw: sql) >= \(bind: lower) AND \(unsafeRaw: sql) < \(bind: upper)")
+                    }
                     conditions.append("\(unsafeRaw: sql) LIKE \(bind: Self.likePattern(normalized)) ESCAPE '!'")
                 } else {
                     conditions.append("\(unsafeRaw: sql) = \(bind: normalized)")
@@ -151,6 +157,24 @@ public struct QIDOQuery: Sendable {
     }
 
     static func hasWildcard(_ value: String) -> Bool { value.contains("*") || value.contains("?") }
+
+    /// The bounds of the values that start with the pattern's literal prefix, in code point
+    /// order (the order of binary text in SQLite and of `COLLATE "C"` in PostgreSQL): the
+    /// prefix, and the prefix with its last character advanced. Nil when the pattern starts
+    /// with a wildcard.
+    static func prefixRange(_ pattern: String) -> (String, String)? {
+        var scalars = Array(pattern.unicodeScalars.prefix { $0 != "*" && $0 != "?" })
+        let lower = String(String.UnicodeScalarView(scalars))
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if next == 0xD800 { next = 0xE000 }
+            if let advanced = Unicode.Scalar(next) {
+                scalars.append(advanced)
+                return (lower, String(String.UnicodeScalarView(scalars)))
+            }
+        }
+        return nil
+    }
 
     static func escapeLike(_ value: String) -> String {
         var escaped = ""

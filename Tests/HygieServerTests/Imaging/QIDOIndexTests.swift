@@ -4,7 +4,7 @@ import FHIR
 import FHIRStore
 import Foundation
 import HygieServer
-import Imaging
+@testable import Imaging
 import SQLKit
 import Storage
 import Testing
@@ -44,6 +44,53 @@ import Testing
             }
             #expect(try await answer() == ("20260314", "101500"))
             try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
+        }
+    }
+
+    /// A PatientName with a wildcard after some letters matches as before (accents and case
+    /// folded, `?` for one character) and, on SQLite, is looked up through the name index
+    /// rather than by testing every study.
+    @Test func aPatientNamePrefixIsLookedUpInTheNameIndex() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let names = ["DUPONT^JEAN", "Dupond^Marie", "DUPONTEL^ANNE", "DURAND^PAUL", "Élodie^Zoé", "DUPONU^LUC"]
+            var files: [[UInt8]] = []
+            for (number, name) in names.enumerated() {
+                let study = "1.2.826.0.1.3680043.10.1452.97.\(number + 1)"
+                var dataSet = DataSet()
+                dataSet.set(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2")
+                dataSet.set(.sopInstanceUID, .UI, "\(study).1.1")
+                dataSet.set(.studyInstanceUID, .UI, study)
+                dataSet.set(.seriesInstanceUID, .UI, "\(study).1")
+                dataSet.set(.patientID, .LO, "P-NAME-\(number)")
+                dataSet.set(.patientName, .PN, name)
+                dataSet.set(.specificCharacterSet, .CS, "ISO_IR 192")
+                files.append(DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: .explicitVRLittleEndian), dataSet: dataSet, transferSyntax: .explicitVRLittleEndian).serialized())
+            }
+            #expect(await platform.imaging.store(files, target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
+            func found(matching pattern: String) async throws -> Set<String> {
+                let query = try QIDOQuery(level: .study, parameters: [("PatientName", pattern)])
+                return Set(try await platform.imaging.search(query, caller: .system(tenant), retrieveBase: "").compactMap { $0.string(.patientName) })
+            }
+            #expect(try await found(matching: "dup*") == ["DUPONT^JEAN", "Dupond^Marie", "DUPONTEL^ANNE", "DUPONU^LUC"])
+            #expect(try await found(matching: "DUPONT*") == ["DUPONT^JEAN", "DUPONTEL^ANNE"])
+            #expect(try await found(matching: "DUPON?^*") == ["DUPONT^JEAN", "Dupond^Marie", "DUPONU^LUC"])
+            #expect(try await found(matching: "elo*") == ["Élodie^Zoé"])
+            #expect(try await found(matching: "*PON*") == ["DUPONT^JEAN", "Dupond^Marie", "DUPONTEL^ANNE", "DUPONU^LUC"])
+            #expect(try await found(matching: "DUPONT^JEAN*") == ["DUPONT^JEAN"])
+            #expect(QIDOQuery.prefixRange("DUPONT*") ?? ("", "") == ("DUPONT", "DUPONU"))
+            #expect(QIDOQuery.prefixRange("*PON*") == nil)
+            #expect(QIDOQuery.prefixRange("A\u{10FFFF}*") ?? ("", "") == ("A\u{10FFFF}", "B"))
+            if !TestDatabase.isPostgres {
+                let query = try QIDOQuery(level: .study, parameters: [("PatientName", "DUPONT*")])
+                let statement = try platform.imaging.statement(query, caller: .system(tenant), perRow: true)
+                let plan = try await platform.fhir.database.read { database in
+                    try await database.raw("EXPLAIN QUERY PLAN " + statement).all().map { try $0.decode(column: "detail", as: String.self) }
+                }
+                #expect(plan.contains { $0.contains("dicom_studies_name") }, "\(plan)")
+            }
+            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrites, before the store closes
         }
     }
 }

@@ -40,6 +40,7 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 "Core",
+                "CSQLiteSettings",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -61,6 +62,7 @@ let package = Package(
             resources: [.copy("Definitions/r4-elements.txt"), .copy("Definitions/r4-search-parameters.txt")],
             swiftSettings: strictSettings
         ),
+        .target(name: "CSQLiteSettings", path: "Sources/CSQLiteSettings"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .target(

@@ -1,3 +1,4 @@
+import CSQLiteSettings
 import Dispatch
 import Logging
 import NIOCore
@@ -48,7 +49,27 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             throw failure
         }
         sqlite_nio_sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
+        // Plans that do not depend on bound values: otherwise SQLite 3.54 prepares a kept
+        // statement again whenever a value it compares against changes (a time bound, a UID),
+        // which was every run of the access and locate statements of each DICOM request.
+        let stable = hygie_sqlite_enable_stable_plans(UnsafeMutableRawPointer(handle))
+        guard stable == SQLITE_OK else {
+            sqlite_nio_sqlite3_close_v2(handle)
+            throw SQLiteFailure(code: stable, message: "cannot configure the connection to \(path)")
+        }
         self.handle = handle
+    }
+
+    /// Whether the connection's plans ignore bound values (SQLITE_DBCONFIG_ENABLE_QPSG).
+    var hasStablePlans: Bool {
+        guard let handle else { return false }
+        return hygie_sqlite_stable_plans_enabled(UnsafeMutableRawPointer(handle)) == 1
+    }
+
+    /// How many times SQLite prepared the kept statement of `sql` again since it was kept
+    /// (nil: not kept).
+    func timesPreparedAgain(_ sql: String) -> Int32? {
+        statements[sql].map { sqlite_nio_sqlite3_stmt_status($0, Int32(SQLITE_STMTSTATUS_REPREPARE), 0) }
     }
 
     /// How long a statement waits for a lock another connection (another process: a CLI

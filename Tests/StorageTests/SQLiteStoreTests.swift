@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import SQLKit
-import Storage
+import SQLiteNIO
+@testable import Storage
 import Synchronization
 import Testing
 
@@ -88,6 +89,27 @@ import Testing
             }
             #expect(empty == false)
         }
+    }
+
+    /// A kept statement comparing indexed columns with its parameters runs again with other
+    /// values without SQLite preparing it again (SQLite 3.54 otherwise re-plans it whenever
+    /// such a value changes: the break-glass check of every request did).
+    @Test func aKeptStatementIsNotPreparedAgainForOtherValues() throws {
+        let path = NSTemporaryDirectory() + "hygie-plans-" + UUID().uuidString + ".sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let connection = try SQLiteDirectConnection(path: path)
+        defer { connection.close() }
+        #expect(connection.hasStablePlans)
+        try connection.run("CREATE TABLE grants (account TEXT NOT NULL, patient TEXT NOT NULL, expires INTEGER NOT NULL)")
+        try connection.run("CREATE INDEX grants_account ON grants (account, expires)")
+        try connection.run("INSERT INTO grants VALUES ('a1', 'p1', 100), ('a2', 'p2', 200)")
+        let sql = "SELECT DISTINCT patient FROM grants WHERE account = ?1 AND expires > ?2"
+        var found: [[String]] = []
+        for (account, now) in [("a1", 50), ("a2", 150), ("a1", 150), ("a2", 250)] {
+            found.append(try connection.rows(sql, [.text(account), .integer(now)]).compactMap { $0.column("patient")?.string })
+        }
+        #expect(found == [["p1"], ["p2"], [], []])
+        #expect(connection.timesPreparedAgain(sql) == 0)
     }
 
     /// More statement shapes than the cache keeps: it is emptied and refilled, and every query

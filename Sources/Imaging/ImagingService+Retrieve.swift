@@ -74,6 +74,32 @@ extension ImagingService {
         try DICOMFile.read(try await file(location))
     }
 
+    /// Frames of a located instance (numbered from 1), as stored (`asStored`: encapsulated
+    /// fragments) or decoded to native little-endian pixels. Frames are cached with series
+    /// metadata and renders (a viewer scrolling or playing a series back and forth asks for the
+    /// same ones again); the file is read and parsed only when one is missing.
+    public func frames(_ location: InstanceLocation, numbers: [Int], asStored: Bool, tenant: TenantID) async throws -> [[UInt8]] {
+        let syntax = TransferSyntax(uid: location.transferSyntax)
+        let prefix = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|frame|\(asStored ? "stored" : "native")|"
+        var file: DICOMFile?
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(numbers.count)
+        for number in numbers {
+            if let cached = cache.get(prefix + String(number)) {
+                frames.append(cached)
+                continue
+            }
+            if file == nil { file = try await parsed(location) }
+            guard let dataSet = file?.dataSet else { break }
+            let frame = asStored
+                ? try PixelData.storedFrame(dataSet, syntax: syntax, index: number - 1)
+                : try PixelData.nativeFrame(dataSet, syntax: syntax, index: number - 1)
+            cache.set(prefix + String(number), frame)
+            frames.append(frame)
+        }
+        return frames
+    }
+
     /// The DICOM JSON metadata of the located instances (PS3.18 §10.4.1.1.2), as one array,
     /// with bulk data URIs under `base`. Series are cached whole.
     public func metadata(_ locations: [InstanceLocation], tenant: TenantID, base: String) async throws -> [UInt8] {

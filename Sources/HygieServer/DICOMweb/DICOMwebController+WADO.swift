@@ -86,22 +86,14 @@ extension DICOMwebController {
         guard let highest = numbers.max(), highest <= location.frames else {
             throw ServiceError.notFound("Frame \(numbers.max() ?? 0) of instance \(sop) (it has \(location.frames))")
         }
-        let file = try await imaging.parsed(location)
-        let syntax = file.transferSyntax
-        let wanted = Self.requestedSyntax(request.headers[.accept])
-        var parts: [(type: String, bytes: [UInt8])] = []
-        for number in numbers {
-            if syntax.isEncapsulated && wanted == nil {
-                parts.append(("application/octet-stream; transfer-syntax=\(syntax.uid)", try PixelData.storedFrame(file.dataSet, syntax: syntax, index: number - 1)))
-            } else {
-                guard syntax.canDecodePixels else {
-                    throw ServiceError(406, "not-acceptable", "Frames of \(syntax.uid) can only be served as stored (transfer-syntax=*).")
-                }
-                parts.append(("application/octet-stream; transfer-syntax=\(TransferSyntax.explicitVRLittleEndian.uid)",
-                              try PixelData.nativeFrame(file.dataSet, syntax: syntax, index: number - 1)))
-            }
+        let syntax = TransferSyntax(uid: location.transferSyntax)
+        let asStored = syntax.isEncapsulated && Self.requestedSyntax(request.headers[.accept]) == nil
+        guard asStored || syntax.canDecodePixels else {
+            throw ServiceError(406, "not-acceptable", "Frames of \(syntax.uid) can only be served as stored (transfer-syntax=*).")
         }
-        return multipart(parts, type: "application/octet-stream")
+        let type = "application/octet-stream; transfer-syntax=\(asStored ? syntax.uid : TransferSyntax.explicitVRLittleEndian.uid)"
+        let frames = try await imaging.frames(location, numbers: numbers, asStored: asStored, tenant: caller.tenant)
+        return multipart(frames.map { (type, $0) }, type: "application/octet-stream")
     }
 
     func multipart(_ parts: [(type: String, bytes: [UInt8])], type: String) -> Response {

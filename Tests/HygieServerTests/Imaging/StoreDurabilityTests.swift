@@ -39,7 +39,11 @@ final class SlowBlobStore: BlobStore {
     }
     struct Refused: Error {}
 
+    /// Reads made (`get`).
+    let reads = Mutex(0)
+
     func get(_ key: String) async throws -> [UInt8] {
+        reads.withLock { $0 += 1 }
         guard let bytes = objects.withLock({ $0[key] }) else { throw BlobStoreError.notFound(key) }
         return bytes
     }

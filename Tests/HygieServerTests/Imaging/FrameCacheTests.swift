@@ -11,24 +11,18 @@ import Testing
 /// from the file; a change to the study drops them.
 @Suite struct FrameCacheTests {
     static func instance(study: String, pixels: [UInt8]) -> [UInt8] {
-        var dataSet = DataSet()
-        dataSet.set(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.7")
-        dataSet.set(.sopInstanceUID, .UI, "\(study).1.1")
-        dataSet.set(.studyInstanceUID, .UI, study)
-        dataSet.set(.seriesInstanceUID, .UI, "\(study).1")
-        dataSet.set(.patientID, .LO, "P-FRAMES")
-        dataSet.set(.samplesPerPixel, .US, integers: [1])
-        dataSet.set(Tag(0x0028, 0x0004), .CS, "MONOCHROME2")
-        dataSet.set(Tag(0x0028, 0x0008), .IS, "2")
-        dataSet.set(.rows, .US, integers: [2])
-        dataSet.set(.columns, .US, integers: [2])
-        dataSet.set(.bitsAllocated, .US, integers: [8])
-        dataSet.set(.bitsStored, .US, integers: [8])
-        dataSet.set(Tag(0x0028, 0x0102), .US, integers: [7])
-        dataSet.set(Tag(0x0028, 0x0103), .US, integers: [0])
-        dataSet[.pixelData] = DataElement(tag: .pixelData, vr: .OB, value: .bytes(pixels))
-        return DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: .explicitVRLittleEndian), dataSet: dataSet, transferSyntax: .explicitVRLittleEndian)
-            .serialized()
+        dicomInstance(study: study, patientID: "P-FRAMES", sopClass: "1.2.840.10008.5.1.4.1.1.7") { dataSet in
+            dataSet.set(.samplesPerPixel, .US, integers: [1])
+            dataSet.set(Tag(0x0028, 0x0004), .CS, "MONOCHROME2")
+            dataSet.set(Tag(0x0028, 0x0008), .IS, "2")
+            dataSet.set(.rows, .US, integers: [2])
+            dataSet.set(.columns, .US, integers: [2])
+            dataSet.set(.bitsAllocated, .US, integers: [8])
+            dataSet.set(.bitsStored, .US, integers: [8])
+            dataSet.set(Tag(0x0028, 0x0102), .US, integers: [7])
+            dataSet.set(Tag(0x0028, 0x0103), .US, integers: [0])
+            dataSet[.pixelData] = DataElement(tag: .pixelData, vr: .OB, value: .bytes(pixels))
+        }
     }
 
     @Test func framesAskedForAgainAreNotReadFromTheFileAgain() async throws {

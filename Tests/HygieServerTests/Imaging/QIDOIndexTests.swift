@@ -18,17 +18,12 @@ import Testing
             let platform = platforms[0]
             let tenant = configuration.defaultTenant
             let study = "1.2.826.0.1.3680043.10.1452.99.1"
-            var dataSet = DataSet()
-            dataSet.set(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2")
-            dataSet.set(.sopInstanceUID, .UI, "\(study).1.1")
-            dataSet.set(.studyInstanceUID, .UI, study)
-            dataSet.set(.seriesInstanceUID, .UI, "\(study).1")
-            dataSet.set(.patientID, .LO, "P-SERIES-DATE")
-            dataSet.set(.modality, .CS, "MR")
-            dataSet.set(Tag(0x0008, 0x0021), .DA, "20260314")
-            dataSet.set(Tag(0x0008, 0x0031), .TM, "101500")
-            let file = DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: .explicitVRLittleEndian), dataSet: dataSet, transferSyntax: .explicitVRLittleEndian)
-            #expect(await platform.imaging.store([file.serialized()], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
+            let file = dicomInstance(study: study, patientID: "P-SERIES-DATE") { dataSet in
+                dataSet.set(.modality, .CS, "MR")
+                dataSet.set(Tag(0x0008, 0x0021), .DA, "20260314")
+                dataSet.set(Tag(0x0008, 0x0031), .TM, "101500")
+            }
+            #expect(await platform.imaging.store([file], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
             func answer() async throws -> (String?, String?) {
                 let query = try QIDOQuery(level: .series, study: study, parameters: [("includefield", "00080021,00080031")])
                 let found = try await platform.imaging.search(query, caller: .system(tenant), retrieveBase: "")
@@ -55,18 +50,11 @@ import Testing
             let platform = platforms[0]
             let tenant = configuration.defaultTenant
             let names = ["DUPONT^JEAN", "Dupond^Marie", "DUPONTEL^ANNE", "DURAND^PAUL", "Élodie^Zoé", "DUPONU^LUC"]
-            var files: [[UInt8]] = []
-            for (number, name) in names.enumerated() {
-                let study = "1.2.826.0.1.3680043.10.1452.97.\(number + 1)"
-                var dataSet = DataSet()
-                dataSet.set(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2")
-                dataSet.set(.sopInstanceUID, .UI, "\(study).1.1")
-                dataSet.set(.studyInstanceUID, .UI, study)
-                dataSet.set(.seriesInstanceUID, .UI, "\(study).1")
-                dataSet.set(.patientID, .LO, "P-NAME-\(number)")
-                dataSet.set(.patientName, .PN, name)
-                dataSet.set(.specificCharacterSet, .CS, "ISO_IR 192")
-                files.append(DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: .explicitVRLittleEndian), dataSet: dataSet, transferSyntax: .explicitVRLittleEndian).serialized())
+            let files = names.enumerated().map { number, name in
+                dicomInstance(study: "1.2.826.0.1.3680043.10.1452.97.\(number + 1)", patientID: "P-NAME-\(number)") { dataSet in
+                    dataSet.set(.patientName, .PN, name)
+                    dataSet.set(.specificCharacterSet, .CS, "ISO_IR 192")
+                }
             }
             #expect(await platform.imaging.store(files, target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
             func found(matching pattern: String) async throws -> Set<String> {

@@ -81,7 +81,7 @@ extension ImagingService {
     public func frames(_ location: InstanceLocation, numbers: [Int], asStored: Bool, tenant: TenantID) async throws -> [[UInt8]] {
         let syntax = TransferSyntax(uid: location.transferSyntax)
         let prefix = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|frame|\(asStored ? "stored" : "native")|"
-        var file: DICOMFile?
+        var parsedDataSet: DataSet?
         var frames: [[UInt8]] = []
         frames.reserveCapacity(numbers.count)
         for number in numbers {
@@ -89,8 +89,8 @@ extension ImagingService {
                 frames.append(cached)
                 continue
             }
-            if file == nil { file = try await parsed(location) }
-            guard let dataSet = file?.dataSet else { break }
+            let dataSet = if let parsedDataSet { parsedDataSet } else { try await parsed(location).dataSet }
+            parsedDataSet = dataSet
             let frame = asStored
                 ? try PixelData.storedFrame(dataSet, syntax: syntax, index: number - 1)
                 : try PixelData.nativeFrame(dataSet, syntax: syntax, index: number - 1)

@@ -170,18 +170,24 @@ public enum Base64URL {
     public static func encode(_ data: some DataProtocol) -> String {
         var bytes = Array(Data(data).base64EncodedData())
         while bytes.last == UInt8(ascii: "=") { bytes.removeLast() }
-        for index in bytes.indices {
-            if bytes[index] == UInt8(ascii: "+") { bytes[index] = UInt8(ascii: "-") } else if bytes[index] == UInt8(ascii: "/") { bytes[index] = UInt8(ascii: "_") }
-        }
+        replace(in: &bytes, "+", with: "-", "/", with: "_")
         return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func decode(_ text: some StringProtocol) -> Data? {
         var bytes = Array(text.utf8)
-        for index in bytes.indices {
-            if bytes[index] == UInt8(ascii: "-") { bytes[index] = UInt8(ascii: "+") } else if bytes[index] == UInt8(ascii: "_") { bytes[index] = UInt8(ascii: "/") }
-        }
+        replace(in: &bytes, "-", with: "+", "_", with: "/")
         while bytes.count % 4 != 0 { bytes.append(UInt8(ascii: "=")) }
         return Data(base64Encoded: Data(bytes))
+    }
+
+    private static func replace(in bytes: inout [UInt8], _ first: Unicode.Scalar, with firstReplacement: Unicode.Scalar, _ second: Unicode.Scalar, with secondReplacement: Unicode.Scalar) {
+        for index in bytes.indices {
+            if bytes[index] == UInt8(ascii: first) {
+                bytes[index] = UInt8(ascii: firstReplacement)
+            } else if bytes[index] == UInt8(ascii: second) {
+                bytes[index] = UInt8(ascii: secondReplacement)
+            }
+        }
     }
 }

@@ -12,18 +12,23 @@ import Testing
         try await body(root)
     }
 
-    /// A put flushes the directories it made and the ones holding them, not every ancestor up
-    /// to the root: the list of made directories is what decides, so it must name exactly
-    /// those that were missing.
-    @Test func onlyMissingDirectoriesAreReportedMade() async throws {
+    /// A new key's file is created where it belongs, its missing directories made on the way;
+    /// a key written again (a replaced instance), or left half written by a crash before the
+    /// index named it, gets the new bytes whole and no temporary file is left behind.
+    @Test func aKeyWrittenAgainOrLeftHalfWrittenGetsTheNewBytes() async throws {
         try await Self.withRoot { root in
-            try FileManager.default.createDirectory(atPath: root + "/patients/p1", withIntermediateDirectories: true)
-            let made = try DirectoryBlobStore.makeDirectories(root + "/patients/p1/studies/1.2/series/1.2.3")
-            #expect(made == [root + "/patients/p1/studies", root + "/patients/p1/studies/1.2", root + "/patients/p1/studies/1.2/series", root + "/patients/p1/studies/1.2/series/1.2.3"])
-            let again = try DirectoryBlobStore.makeDirectories(root + "/patients/p1/studies/1.2/series/1.2.4")
-            #expect(again == [root + "/patients/p1/studies/1.2/series/1.2.4"])
-            var isDirectory: ObjCBool = false
-            #expect(FileManager.default.fileExists(atPath: root + "/patients/p1/studies/1.2/series/1.2.4", isDirectory: &isDirectory) && isDirectory.boolValue)
+            let store = DirectoryBlobStore(root: root)
+            try await store.put("patients/p1/studies/1.2/series/1.2.3/a.dcm", [1, 2, 3])
+            #expect(try await store.get("patients/p1/studies/1.2/series/1.2.3/a.dcm") == [1, 2, 3])
+            try await store.put("patients/p1/studies/1.2/series/1.2.3/a.dcm", [4, 5])
+            #expect(try await store.get("patients/p1/studies/1.2/series/1.2.3/a.dcm") == [4, 5])
+            let crashed = root + "/patients/p1/studies/1.2/series/1.2.3/b.dcm"
+            #expect(FileManager.default.createFile(atPath: crashed, contents: Data([9, 9, 9, 9, 9, 9])))
+            try await store.put("patients/p1/studies/1.2/series/1.2.3/b.dcm", [6, 7, 8])
+            #expect(try await store.get("patients/p1/studies/1.2/series/1.2.3/b.dcm") == [6, 7, 8])
+            let names = try FileManager.default.contentsOfDirectory(atPath: root + "/patients/p1/studies/1.2/series/1.2.3")
+            #expect(names.sorted() == ["a.dcm", "b.dcm"])
+            await #expect(throws: BlobStoreError.notFound("patients/p1/c.dcm")) { try await store.get("patients/p1/c.dcm") }
         }
     }
 

@@ -98,6 +98,9 @@ public struct StoreBatch: Sendable {
 
     /// Blob writes a batch lets run at once (each holds its instance's bytes until written).
     static let writesInFlight = 4
+    /// From this size an instance's digest is computed aside (a 512×512 image: 0.4 ms of
+    /// SHA-256, against a few microseconds to start a task).
+    static let digestAside = 65_536
 
     struct PendingInstance: Sendable {
         var index: IndexedInstance
@@ -144,6 +147,8 @@ public struct StoreBatch: Sendable {
         func fail(_ reason: UInt16, _ message: String) -> FailedInstance {
             FailedInstance(sopClass: index.sopClass, sopInstance: index.sopUID, reason: reason, message: message)
         }
+        // A large instance's digest is computed on another core while the index is read.
+        let digesting = bytes.count >= Self.digestAside ? Task { Hex.encode(SHA256.hash(data: bytes)) } : nil
         if let study = target.study, study != index.studyUID {
             throw fail(FailedInstance.studyMismatch, "The instance belongs to study \(index.studyUID), not to \(study) named in the request.")
         }
@@ -175,7 +180,7 @@ public struct StoreBatch: Sendable {
             throw fail(FailedInstance.notAuthorized, "Study \(index.studyUID) is already filed under another patient.")
         }
         try await checkWrite(patient: patient, index: index)
-        let digest = Hex.encode(SHA256.hash(data: bytes))
+        let digest = if let digesting { await digesting.value } else { Hex.encode(SHA256.hash(data: bytes)) }
         var replacing = false
         if let existing, existing.deletedAt == nil {
             if existing.digest == digest {
@@ -188,10 +193,17 @@ public struct StoreBatch: Sendable {
             replacing = true
         }
         let key = ImagingService.blobKey(patient: patient, study: index.studyUID, series: index.seriesUID, sop: index.sopUID)
+        let blobs = service.blobs
+        // A deleted instance stored again: on a local disk its old file is removed first, so
+        // that the new one is created under its name (one flush) rather than renamed over it
+        // (two); nothing reads a deleted instance's file.
+        let removingFirst = existing?.deletedAt != nil && blobs.writesAreBounded
+        writes.append(BlobWrite(sop: index.sopUID, task: Task {
+            if removingFirst { try? await blobs.delete(key) }
+            try await blobs.put(key, bytes)
+        }))
         let json = DICOMJSON.encode(file.dataSet, bulkData: ImagingService.bulkDataLocator(study: index.studyUID, series: index.seriesUID, sop: index.sopUID))
         let metadata = try await service.seal(json, tenant: tenant, sop: index.sopUID)
-        let blobs = service.blobs
-        writes.append(BlobWrite(sop: index.sopUID, task: Task { try await blobs.put(key, bytes) }))
         pending.append(PendingInstance(
             index: index, patient: patient, blobKey: key, size: bytes.count, digest: digest, metadata: metadata, replacing: replacing,
             heldFor: patient == nil ? target.holdsUnmatchedFor : nil))

@@ -47,7 +47,13 @@ final class SlowBlobStore: BlobStore {
         guard let bytes = objects.withLock({ $0[key] }) else { throw BlobStoreError.notFound(key) }
         return bytes
     }
-    func delete(_ key: String) async throws { _ = objects.withLock { $0.removeValue(forKey: key) } }
+    /// Keys deleted, in order.
+    let deletes = Mutex<[String]>([])
+
+    func delete(_ key: String) async throws {
+        deletes.withLock { $0.append(key) }
+        _ = objects.withLock { $0.removeValue(forKey: key) }
+    }
     func exists(_ key: String) async throws -> Bool { objects.withLock { $0[key] != nil } }
 }
 
@@ -124,6 +130,25 @@ final class SlowBlobStore: BlobStore {
             blobs.refused.withLock { $0 = [] }
             #expect(await imaging.store([files[1]], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
             #expect(try await Self.indexed(["\(series).2"], platform) == ["\(series).2"])
+        }
+    }
+
+    /// A deleted instance sent again: on a local disk its old file is removed before the new
+    /// one is written (created under its name, one flush, not renamed over the old one);
+    /// a network store just writes.
+    @Test(arguments: [false, true]) func aDeletedInstanceStoredAgainReplacesItsFile(bounded: Bool) async throws {
+        try await Self.withSlowArchive(delay: .zero, bounded: bounded) { platform, tenant, imaging, blobs in
+            let system = Caller.system(tenant)
+            let study = "1.2.826.0.1.3680043.10.1452.97.9"
+            let file = ImagingStudySyncTests.instance(patient: "P-AGAIN", study: study, series: "\(study).1", number: 1)
+            #expect(await imaging.store([file], target: StoreTarget(caller: system)).failed.isEmpty)
+            let key = try #require(try await imaging.locate(study: study, caller: system).first?.blobKey)
+            try await imaging.delete(study: study, caller: system)
+            #expect(blobs.deletes.withLock { $0 }.isEmpty, "deleting keeps the file")
+            #expect(await imaging.store([file], target: StoreTarget(caller: system)).failed.isEmpty)
+            #expect(blobs.deletes.withLock { $0 } == (bounded ? [key] : []))
+            let location = try #require(try await imaging.locate(study: study, caller: system).first)
+            #expect(try await imaging.file(location) == file)
         }
     }
 

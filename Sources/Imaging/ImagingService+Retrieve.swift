@@ -69,6 +69,23 @@ extension ImagingService {
         try await blobs.get(location.blobKey)
     }
 
+    /// Gives `body` each located instance's file in turn, the next one being read and
+    /// decrypted while `body` sends the current one (a series retrieve, a C-MOVE): sending and
+    /// reading take turns on one core otherwise. Holds at most two files.
+    public func eachFile(
+        _ locations: [InstanceLocation], _ body: (InstanceLocation, Result<[UInt8], any Error>) async throws -> Void
+    ) async throws {
+        var next = locations.first.map { first in Task { try await file(first) } }
+        defer { next?.cancel() }
+        for (position, location) in locations.enumerated() {
+            let reading = next!
+            next = position + 1 < locations.count ? Task { [following = locations[position + 1]] in try await file(following) } : nil
+            let result: Result<[UInt8], any Error>
+            do { result = .success(try await reading.value) } catch { result = .failure(error) }
+            try await body(location, result)
+        }
+    }
+
     /// The instance, read from its blob and parsed.
     public func parsed(_ location: InstanceLocation) async throws -> DICOMFile {
         try DICOMFile.read(try await file(location))

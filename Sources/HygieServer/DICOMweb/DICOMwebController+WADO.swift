@@ -47,8 +47,8 @@ extension DICOMwebController {
         let boundary = "hygie-" + UUID().uuidString
         let imaging = self.imaging
         let body = ResponseBody { writer in
-            for location in located {
-                var bytes = try await imaging.file(location)
+            try await imaging.eachFile(located) { location, file in
+                var bytes = try file.get()
                 var syntax = location.transferSyntax
                 if let wanted, wanted != syntax {
                     var file = try DICOMFile.read(bytes)

@@ -291,8 +291,8 @@ struct ArchiveSession: DIMSESession {
             do {
                 counts = try await DIMSEClient.withAssociation(to: node, callingAE: self.node.aeTitle, contexts: contexts) { outgoing in
                     var counts = SubOperations(remaining: locations.count)
-                    for location in locations {
-                        let status = await send(location, over: outgoing, originator: (peer.aeTitle, message.command.messageID))
+                    try await self.node.imaging.eachFile(locations) { location, file in
+                        let status = await send(location, file: file, over: outgoing, originator: (peer.aeTitle, message.command.messageID))
                         counts.remaining = (counts.remaining ?? 1) - 1
                         if status == Status.success {
                             counts.completed += 1
@@ -323,9 +323,9 @@ struct ArchiveSession: DIMSESession {
 
     /// One C-STORE sub-operation: the stored file sent as it is when its syntax was accepted,
     /// else re-encoded in an accepted uncompressed syntax (native files only).
-    func send(_ location: InstanceLocation, over association: Association, originator: (String, UInt16)) async -> UInt16 {
+    func send(_ location: InstanceLocation, file: Result<[UInt8], any Error>, over association: Association, originator: (String, UInt16)) async -> UInt16 {
         do {
-            let bytes = try await node.imaging.file(location)
+            let bytes = try file.get()
             let (_, syntax, offset) = try DICOMFile.splitMeta(bytes)
             if association.context(for: location.sopClass, syntaxes: [syntax.uid]) != nil {
                 return try await association.store(

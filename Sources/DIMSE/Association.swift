@@ -88,11 +88,11 @@ public final class Association {
                     guard contexts[value.contextID] != nil else {
                         throw AssociationError.protocolViolation("presentation context \(value.contextID) was not accepted")
                     }
-                    var bytes = value.data
+                    let bytes = value.data
                     if value.isCommand {
                         guard parsed == nil else { throw AssociationError.protocolViolation("a command fragment arrived after the command ended") }
                         commandContext = value.contextID
-                        command.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
+                        command.append(contentsOf: bytes.readableBytesView)
                         if value.isLast {
                             let decoded = try Command.decode(command)
                             guard decoded.hasDataSet else { return .message(Message(contextID: value.contextID, command: decoded)) }
@@ -103,7 +103,7 @@ public final class Association {
                         guard let current = parsed, value.contextID == commandContext else {
                             throw AssociationError.protocolViolation("a data set fragment arrived without its command")
                         }
-                        data!.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
+                        data!.append(contentsOf: bytes.readableBytesView)
                         if value.isLast { return .message(Message(contextID: value.contextID, command: current, dataSet: data)) }
                     }
                 }

@@ -33,7 +33,7 @@ let package = Package(
     targets: [
         .target(
             name: "Core",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CAllocator", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -63,6 +63,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "CSQLiteSettings", path: "Sources/CSQLiteSettings"),
+        .target(name: "CAllocator", path: "Sources/CAllocator"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .target(

@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
     var demoOpen = false
 
     func run() async throws {
+        AllocatorTuning.keepLargeBlocks()
         let environment = ProcessInfo.processInfo.environment
         var configuration = HygieConfiguration()
         try storage.apply(to: &configuration)

@@ -193,7 +193,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strictSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DIMSE", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
+        .testTarget(
+            name: "DICOMTests",
+            dependencies: ["DICOM", "DIMSE", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Core"], swiftSettings: strictSettings),
         .testTarget(name: "PathwaysTests", dependencies: ["Pathways", "Access"], swiftSettings: strictSettings),
         .testTarget(name: "PDFTests", dependencies: ["PDF"], swiftSettings: strictSettings),

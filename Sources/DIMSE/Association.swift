@@ -162,17 +162,47 @@ public final class Association {
 
 extension Channel {
     /// The PDU codec and the options every DICOM socket gets (Nagle off: a C-STORE response
-    /// must not wait for the next write).
+    /// must not wait for the next write; reads acknowledged at once, see `AcknowledgeEachRead`).
     func configureForDICOM(idleTimeout: TimeAmount? = nil) -> EventLoopFuture<NIOAsyncChannel<PDU, PDU>> {
         eventLoop.makeCompletedFuture {
-            try syncOptions?.setOption(.tcpOption(.tcp_nodelay), value: 1)
-            if let idleTimeout {
-                try pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                try pipeline.syncOperations.addHandler(CloseWhenIdle())
-            }
-            try pipeline.syncOperations.addHandler(ByteToMessageHandler(PDUDecoder(maximumLength: Int(DIMSE.maximumPDULength))))
-            try pipeline.syncOperations.addHandler(MessageToByteHandler(PDUEncoder()))
+            try addDICOMHandlers(idleTimeout: idleTimeout)
             return try NIOAsyncChannel<PDU, PDU>(wrappingChannelSynchronously: self)
         }
+    }
+
+    /// The options and handlers of `configureForDICOM`, on the channel's event loop.
+    func addDICOMHandlers(idleTimeout: TimeAmount?) throws {
+        try syncOptions?.setOption(.tcpOption(.tcp_nodelay), value: 1)
+        try pipeline.syncOperations.addHandler(AcknowledgeEachRead())
+        if let idleTimeout {
+            try pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+            try pipeline.syncOperations.addHandler(CloseWhenIdle())
+        }
+        try pipeline.syncOperations.addHandler(ByteToMessageHandler(PDUDecoder(maximumLength: Int(DIMSE.maximumPDULength))))
+        try pipeline.syncOperations.addHandler(MessageToByteHandler(PDUEncoder()))
+    }
+}
+
+/// Acknowledges what was read at once instead of holding the ACK back for up to 40 ms.
+///
+/// Most peers leave Nagle's algorithm on (pynetdicom, DCMTK without `TCP_NODELAY`) and write a
+/// message as two PDUs, command then data set: the second waits until the first is
+/// acknowledged. Once Hygie has answered on a connection, Linux delays ACKs there in the hope
+/// of carrying them on the next answer, which cannot come before the data set: every message
+/// then stalls for the delayed-ACK timer (a pynetdicom C-STORE of a small image: 49 ms, 20
+/// instances/s). `TCP_QUICKACK` sends the pending ACK now and leaves that mode, but the kernel
+/// enters it again after the next answer, so it is set after every read.
+final class AcknowledgeEachRead: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    #if os(Linux)
+    static let quickAck = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: 12))  // TCP_QUICKACK
+    #endif
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        #if os(Linux)
+        try? context.channel.syncOptions?.setOption(Self.quickAck, value: 1)
+        #endif
+        context.fireChannelReadComplete()
     }
 }

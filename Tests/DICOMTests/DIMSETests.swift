@@ -1,6 +1,7 @@
 import DICOM
 import Logging
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import DIMSE
@@ -85,4 +86,59 @@ import Testing
             group.cancelAll()
         }
     }
+
+    #if os(Linux)
+    /// A DICOM socket leaves Linux's delayed-ACK mode after every read, so that a peer with
+    /// Nagle on sends its data set as soon as Hygie has its command instead of 40 ms later.
+    /// The server here starts in that mode (`TCP_QUICKACK` 0, as after an answer) and a probe
+    /// placed after the DICOM handlers reads the option once the peer's bytes are read.
+    @Test func everyReadIsAcknowledgedAtOnce() async throws {
+        let (modes, seen) = AsyncStream.makeStream(of: Int.self)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    do {
+                        try channel.addDICOMHandlers(idleTimeout: nil)
+                        let acknowledging = try channel.pipeline.syncOperations.handler(type: AcknowledgeEachRead.self)
+                        try channel.pipeline.syncOperations.addHandler(QuickAckProbe(seen: seen), position: .after(acknowledging))
+                    } catch {
+                        seen.finish()
+                        throw error
+                    }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.localAddress!.port!).get()
+        var observed = modes.makeAsyncIterator()
+        #expect(await observed.next() == 0)  // delayed ACKs before anything is read
+        try await client.writeAndFlush(ByteBuffer(bytes: [0x05])).get()
+        #expect(await observed.next() == 1)  // acknowledged at once after the read
+        try await client.close()
+        try await server.close()
+    }
+
+    /// Puts the socket in delayed-ACK mode when it opens, then reports `TCP_QUICKACK` when it
+    /// opens and after each read.
+    final class QuickAckProbe: ChannelInboundHandler, Sendable {
+        typealias InboundIn = NIOAny
+        let seen: AsyncStream<Int>.Continuation
+        init(seen: AsyncStream<Int>.Continuation) { self.seen = seen }
+
+        func channelActive(context: ChannelHandlerContext) {
+            try? context.channel.syncOptions?.setOption(AcknowledgeEachRead.quickAck, value: 0)
+            report(context)
+            context.fireChannelActive()
+        }
+
+        func channelReadComplete(context: ChannelHandlerContext) {
+            report(context)
+            context.fireChannelReadComplete()
+        }
+
+        func report(_ context: ChannelHandlerContext) {
+            seen.yield((try? context.channel.syncOptions?.getOption(AcknowledgeEachRead.quickAck)) ?? -1)
+        }
+    }
+    #endif
 }

@@ -8,7 +8,8 @@
 #
 # DATA_DIR holds the sets ../shared/bench/orthanc/gen_data.py generates (default: the
 # directory ../shared/bench/orthanc/run.sh generated into, /tmp/orthanc-bench-work/data).
-# Loopback only; the server is stopped by its PID at the end.
+# Loopback only; the server is stopped by its PID at the end, and the archive it wrote (some
+# 650 MB) removed unless KEEP_DATA=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-sqlite}
@@ -29,6 +30,7 @@ server=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   pg_stop
+  [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$work/data"
 }
 trap cleanup EXIT
 cat >"$work/peers.json" <<JSON

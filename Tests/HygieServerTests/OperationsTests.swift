@@ -2,6 +2,9 @@ import Core
 import FHIR
 import FHIRStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HygieServer
 import SQLKit
 import Storage
@@ -50,16 +53,37 @@ import Testing
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
+    /// Runs the built `hygie` with `arguments` and returns what it printed (standard output and
+    /// error). Spawned directly rather than through Foundation's `Process`, whose search for
+    /// descriptors to close copies 256 bytes from each `/proc/self/fd` entry and can read past
+    /// the end of its buffer: it crashed this process once when other suites held some 1 350
+    /// descriptors open.
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary!)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw POSIXError(.EMFILE) }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // the child keeps only its dup2 copies
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, ends[1], STDERR_FILENO)
+        let argv = ([binary!] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child = pid_t()
+        let spawned = posix_spawn(&child, binary!, &actions, nil, argv, environ)
+        close(ends[1])
+        defer { close(ends[0]) }
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOEXEC) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(ends[0], &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            output.append(contentsOf: chunk[..<count])
+        }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
         return String(decoding: output, as: UTF8.self)
     }
 

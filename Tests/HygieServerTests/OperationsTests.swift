@@ -60,7 +60,7 @@ import Testing
     /// descriptors open.
     static func run(_ arguments: [String]) throws -> String {
         var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw POSIXError(.EMFILE) }
+        guard pipe(&ends) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // the child keeps only its dup2 copies
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

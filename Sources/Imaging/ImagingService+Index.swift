@@ -127,12 +127,15 @@ extension ImagingService {
     }
 
     /// The index rows of `pending`: the instances first (a few multi-row statements), then one
-    /// statement per series and per study that also recounts it, so that QIDO's counts and
-    /// modalities are right at commit.
+    /// statement per series and per study, so that QIDO's counts and modalities are right at
+    /// commit. Instance counts grow by the live instances each store adds (recounting them
+    /// made every store into a study of n instances read its n rows); a series or study an
+    /// instance moves out of (replaced with other content) is recounted whole.
     func writeRows(
         _ pending: [StoreBatch.PendingInstance], tenant: TenantID, now: Int64, on database: any SQLDatabase
     ) async throws {
         let t = tenant.rawValue
+        let changes = try await countChanges(pending, tenant: t, on: database)
         for start in stride(from: 0, to: pending.count, by: 100) {
             var sql: SQLQueryString = """
                 INSERT INTO dicom_instances (tenant_id, sop_uid, series_uid, study_uid, sop_class, instance_number, transfer_syntax, blob_key, size,
@@ -166,8 +169,8 @@ extension ImagingService {
                     performed_time, series_date, series_time, created_at, instance_count)
                 VALUES (\(bind: t), \(bind: i.seriesUID), \(bind: i.studyUID), \(bind: i.modality), \(bind: i.seriesNumber), \(bind: i.seriesDescription),
                     \(bind: i.bodyPart), \(bind: i.performedDate), \(bind: i.performedTime), \(bind: i.seriesDate), \(bind: i.seriesTime), \(bind: now),
-                    (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = \(bind: t) AND i.series_uid = \(bind: i.seriesUID) AND i.deleted_at IS NULL))
-                ON CONFLICT (tenant_id, series_uid) DO UPDATE SET deleted_at = NULL, instance_count = excluded.instance_count
+                    \(bind: changes.series[i.seriesUID] ?? 0))
+                ON CONFLICT (tenant_id, series_uid) DO UPDATE SET deleted_at = NULL, instance_count = dicom_series.instance_count + excluded.instance_count
                 """
             ).run()
         }
@@ -184,13 +187,61 @@ extension ImagingService {
                     \(bind: i.patientName), \(bind: NameKey.normalize(i.patientName)), \(bind: NameKey.words(i.patientName)), \(bind: i.birthDate),
                     \(bind: i.sex), \(bind: i.studyDate), \(bind: i.studyTime), \(bind: i.accession), \(bind: i.studyID), \(bind: i.referring),
                     \(bind: NameKey.normalize(i.referring)), \(bind: i.studyDescription), \(bind: now), \(bind: now), 1, \(bind: instance.heldFor), \(totals.modalities),
-                    \(totals.series), \(totals.instances))
+                    \(totals.series), \(bind: changes.studies[i.studyUID] ?? 0))
                 ON CONFLICT (tenant_id, study_uid) DO UPDATE SET updated_at = excluded.updated_at, deleted_at = NULL,
                     patient_ref = COALESCE(dicom_studies.patient_ref, excluded.patient_ref), change_seq = dicom_studies.change_seq + 1,
-                    modalities = excluded.modalities, series_count = excluded.series_count, instance_count = excluded.instance_count
+                    modalities = excluded.modalities, series_count = excluded.series_count,
+                    instance_count = dicom_studies.instance_count + excluded.instance_count
                 """
             ).run()
         }
+        if !changes.recount.isEmpty {
+            try await recount(
+                studies: Array(Set(changes.recount.map(\.study))), series: Array(Set(changes.recount.map(\.series))), tenant: tenant, on: database)
+        }
+    }
+
+    /// What `pending` changes in the live instance counts, read inside the transaction: each
+    /// instance not yet live (new, or deleted before) adds one to its series and study; one
+    /// already live elsewhere (another series) leaves both places to be recounted. On
+    /// PostgreSQL the stores into one study take turns from here (SQLite's single writer
+    /// already has them), so that what is read here is what the rows are at commit.
+    func countChanges(
+        _ pending: [StoreBatch.PendingInstance], tenant: String, on database: any SQLDatabase
+    ) async throws -> (series: [String: Int], studies: [String: Int], recount: [(series: String, study: String)]) {
+        if self.database.dialect == .postgres {
+            for study in Set(pending.map(\.index.studyUID)).sorted() {
+                try await database.raw("SELECT pg_advisory_xact_lock(7366914, hashtext(\(bind: tenant + "|" + study)))").run()
+            }
+        }
+        var live: [String: (series: String, study: String)] = [:]
+        let sops = pending.map(\.index.sopUID)
+        for start in stride(from: 0, to: sops.count, by: 500) {
+            let rows = try await database.raw(
+                """
+                SELECT sop_uid, series_uid, study_uid FROM dicom_instances
+                WHERE tenant_id = \(bind: tenant) AND deleted_at IS NULL AND sop_uid IN (\(binds: Array(sops[start..<min(start + 500, sops.count)])))
+                """
+            ).all()
+            for row in rows {
+                live[try row.decode(column: "sop_uid", as: String.self)] =
+                    (try row.decode(column: "series_uid", as: String.self), try row.decode(column: "study_uid", as: String.self))
+            }
+        }
+        var series: [String: Int] = [:]
+        var studies: [String: Int] = [:]
+        var recount: [(series: String, study: String)] = []
+        for instance in pending {
+            let i = instance.index
+            if let before = live[i.sopUID] {
+                if before.series != i.seriesUID { recount += [before, (i.seriesUID, i.studyUID)] }
+            } else {
+                series[i.seriesUID, default: 0] += 1
+                studies[i.studyUID, default: 0] += 1
+            }
+            live[i.sopUID] = (i.seriesUID, i.studyUID)
+        }
+        return (series, studies, recount)
     }
 
     /// Recomputes the counts and modalities the index keeps per series and study.
@@ -233,8 +284,7 @@ extension ImagingService {
         let rows = try await database.read { database in
             try await database.raw(
                 """
-                SELECT se.series_uid, se.series_number, se.modality, se.description, se.body_part,
-                    (SELECT COUNT(*) FROM dicom_instances i WHERE i.tenant_id = se.tenant_id AND i.series_uid = se.series_uid AND i.deleted_at IS NULL) AS n
+                SELECT se.series_uid, se.series_number, se.modality, se.description, se.body_part, se.instance_count AS n
                 FROM dicom_series se WHERE se.tenant_id = \(bind: tenant.rawValue) AND se.study_uid = \(bind: study) AND se.deleted_at IS NULL
                 """
             ).all()

@@ -147,7 +147,8 @@ public struct StoreBatch: Sendable {
         func fail(_ reason: UInt16, _ message: String) -> FailedInstance {
             FailedInstance(sopClass: index.sopClass, sopInstance: index.sopUID, reason: reason, message: message)
         }
-        // A large instance's digest is computed on another core while the index is read.
+        // A large instance's digest is computed on another core while the index is read and
+        // its file written.
         let digesting = bytes.count >= Self.digestAside ? Task { Hex.encode(SHA256.hash(data: bytes)) } : nil
         if let study = target.study, study != index.studyUID {
             throw fail(FailedInstance.studyMismatch, "The instance belongs to study \(index.studyUID), not to \(study) named in the request.")
@@ -180,9 +181,15 @@ public struct StoreBatch: Sendable {
             throw fail(FailedInstance.notAuthorized, "Study \(index.studyUID) is already filed under another patient.")
         }
         try await checkWrite(patient: patient, index: index)
-        let digest = if let digesting { await digesting.value } else { Hex.encode(SHA256.hash(data: bytes)) }
+        func digestOfBytes() async -> String {
+            if let digesting { await digesting.value } else { Hex.encode(SHA256.hash(data: bytes)) }
+        }
+        // The digest decides only for an instance already stored; any other's file is written
+        // while its digest is still being computed.
+        var digest: String?
         var replacing = false
         if let existing, existing.deletedAt == nil {
+            digest = await digestOfBytes()
             if existing.digest == digest {
                 result.stored.append(StoredInstance(sopClass: index.sopClass, sopInstance: index.sopUID, study: index.studyUID, series: index.seriesUID))
                 return
@@ -204,8 +211,9 @@ public struct StoreBatch: Sendable {
         }))
         let json = DICOMJSON.encode(file.dataSet, bulkData: ImagingService.bulkDataLocator(study: index.studyUID, series: index.seriesUID, sop: index.sopUID))
         let metadata = try await service.seal(json, tenant: tenant, sop: index.sopUID)
+        let computed = if let digest { digest } else { await digestOfBytes() }
         pending.append(PendingInstance(
-            index: index, patient: patient, blobKey: key, size: bytes.count, digest: digest, metadata: metadata, replacing: replacing,
+            index: index, patient: patient, blobKey: key, size: bytes.count, digest: computed, metadata: metadata, replacing: replacing,
             heldFor: patient == nil ? target.holdsUnmatchedFor : nil))
         result.stored.append(StoredInstance(sopClass: index.sopClass, sopInstance: index.sopUID, study: index.studyUID, series: index.seriesUID))
         await settleWrites(keeping: Self.writesInFlight)

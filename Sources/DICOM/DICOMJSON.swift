@@ -38,35 +38,38 @@ public enum DICOMJSON {
             if !first { output.append(UInt8(ascii: ",")) }
             first = false
             output.append(UInt8(ascii: "\""))
-            output.append(contentsOf: element.tag.hex.utf8)
-            output.append(contentsOf: Array("\":{\"vr\":\"".utf8))
+            appendHex(element.tag.value, into: &output)
+            output.append(contentsOf: "\":{\"vr\":\"".utf8)
             output.append(contentsOf: element.vr.rawValue.utf8)
             output.append(UInt8(ascii: "\""))
-            writeValue(element, of: dataSet, into: &output, path: path + [element.tag], bulkData: bulkData)
+            writeValue(element, of: dataSet, into: &output, parent: path, bulkData: bulkData)
             output.append(UInt8(ascii: "}"))
         }
         output.append(UInt8(ascii: "}"))
     }
 
-    private static func writeValue(_ element: DataElement, of dataSet: DataSet, into output: inout [UInt8], path: [Tag], bulkData: BulkDataLocator?) {
-        func open() { output.append(contentsOf: Array(",\"Value\":[".utf8)) }
+    /// The value of `element`, whose path is `parent` followed by its tag (built only for
+    /// sequences and bulk data, which need it).
+    private static func writeValue(_ element: DataElement, of dataSet: DataSet, into output: inout [UInt8], parent: [Tag], bulkData: BulkDataLocator?) {
+        func open() { output.append(contentsOf: ",\"Value\":[".utf8) }
         func close() { output.append(UInt8(ascii: "]")) }
         switch element.value {
         case .sequence(let items):
             guard !items.isEmpty else { return }
             open()
+            let path = parent + [element.tag]
             for (index, item) in items.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
                 write(item, into: &output, path: path, bulkData: bulkData, include: nil)
             }
             close()
         case .fragments:
-            if let uri = bulkData?(path, element) { writeKey("BulkDataURI", string: uri, into: &output) }
+            if let uri = bulkData?(parent + [element.tag], element) { writeKey("BulkDataURI", string: uri, into: &output) }
         case .bytes(let bytes):
             guard !bytes.isEmpty else { return }
             let vr = element.vr
             if vr.isBulkBinary {
-                if bytes.count > inlineThreshold || element.tag == .pixelData, let uri = bulkData?(path, element) {
+                if bytes.count > inlineThreshold || element.tag == .pixelData, let uri = bulkData?(parent + [element.tag], element) {
                     writeKey("BulkDataURI", string: uri, into: &output)
                 } else {
                     writeKey("InlineBinary", string: Data(bytes).base64EncodedString(), into: &output)
@@ -78,7 +81,7 @@ public enum DICOMJSON {
                 open()
                 for (index, name) in dataSet.strings(element.tag).enumerated() {
                     if index > 0 { output.append(UInt8(ascii: ",")) }
-                    if name.isEmpty { output.append(contentsOf: Array("null".utf8)); continue }
+                    if name.isEmpty { output.append(contentsOf: "null".utf8); continue }
                     let groups = name.split(separator: "=", omittingEmptySubsequences: false)
                     output.append(UInt8(ascii: "{"))
                     var wrote = false
@@ -96,7 +99,7 @@ public enum DICOMJSON {
                 open()
                 for (index, text) in dataSet.strings(element.tag).enumerated() {
                     if index > 0 { output.append(UInt8(ascii: ",")) }
-                    output.append(contentsOf: Array(jsonNumber(text).utf8))
+                    output.append(contentsOf: jsonNumber(text).utf8)
                 }
                 close()
             case .AT:
@@ -109,17 +112,17 @@ public enum DICOMJSON {
                 close()
             case .US, .SS, .UL, .SL, .SV, .UV:
                 open()
-                output.append(contentsOf: Array(dataSet.integers(element.tag).map(String.init).joined(separator: ",").utf8))
+                output.append(contentsOf: dataSet.integers(element.tag).map(String.init).joined(separator: ",").utf8)
                 close()
             case .FL, .FD:
                 open()
-                output.append(contentsOf: Array(dataSet.doubles(element.tag).map(jsonDouble).joined(separator: ",").utf8))
+                output.append(contentsOf: dataSet.doubles(element.tag).map(jsonDouble).joined(separator: ",").utf8)
                 close()
             default:
                 open()
                 for (index, text) in dataSet.strings(element.tag).enumerated() {
                     if index > 0 { output.append(UInt8(ascii: ",")) }
-                    if text.isEmpty { output.append(contentsOf: Array("null".utf8)) } else { appendString(text, into: &output) }
+                    if text.isEmpty { output.append(contentsOf: "null".utf8) } else { appendString(text, into: &output) }
                 }
                 close()
             }
@@ -163,6 +166,14 @@ public enum DICOMJSON {
             previous = byte
         }
         return (48...57).contains(previous)
+    }
+
+    /// A tag as eight uppercase hexadecimal digits.
+    static func appendHex(_ value: UInt32, into output: inout [UInt8]) {
+        for shift in stride(from: 28, through: 0, by: -4) {
+            let digit = UInt8((value >> UInt32(shift)) & 0xF)
+            output.append(digit < 10 ? digit + 48 : digit + 55)
+        }
     }
 
     static func appendString(_ text: String, into output: inout [UInt8]) {

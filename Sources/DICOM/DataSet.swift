@@ -98,7 +98,10 @@ public struct DataSet: Sendable {
     public func strings(_ tag: Tag) -> [String] {
         guard let element = self[tag], case .bytes(let bytes) = element.value, !bytes.isEmpty, element.vr.isString else { return [] }
         let text = element.vr.usesCharacterSet ? characterSet.decode(bytes, vr: element.vr) : String(decoding: bytes, as: UTF8.self)
-        let values = element.vr.isSingleValuedText ? [Substring(text)] : text.split(separator: "\\", omittingEmptySubsequences: false)
+        // Split on the byte: the backslash is a single byte in every character set DICOM
+        // allows, and splitting on characters walks grapheme clusters.
+        let values = element.vr.isSingleValuedText
+            ? [Substring(text)] : text.utf8.split(separator: UInt8(ascii: "\\"), omittingEmptySubsequences: false).map(Substring.init)
         let leading = !element.vr.isSingleValuedText
         return values.map { Self.trimmedPadding($0, leading: leading) }
     }
@@ -190,8 +193,8 @@ public struct DataSet: Sendable {
     }
 
     static func asciiValues(_ bytes: [UInt8]) -> [String] {
-        String(decoding: bytes, as: UTF8.self).split(separator: "\\", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: " \0")
+        bytes.split(separator: UInt8(ascii: "\\"), omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: " \0")
         }
     }
 }

@@ -159,6 +159,11 @@ def test_frames_rendered_and_wado_uri_serve_the_pixels(hygie, people, stored):
     assert frames[0] == ct.PixelData
     headers = {"Authorization": f"Bearer {people['physician']}", "Accept": "image/png"}
     base = f"{hygie.root}/dicomweb/studies/{ct.StudyInstanceUID}/series/{ct.SeriesInstanceUID}/instances/{ct.SOPInstanceUID}"
+    # Frames and whole files are streamed (chunked), never gathered and sent with a length.
+    raw = requests.get(base + "/frames/1", headers={"Authorization": headers["Authorization"],
+                                                   "Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"})
+    assert raw.status_code == 200 and raw.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in raw.headers
+    assert ct.PixelData in raw.content
     rendered = requests.get(base + "/rendered?viewport=64,64", headers=headers)
     assert rendered.status_code == 200 and rendered.headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(rendered.content)).size == (64, 64)
@@ -175,6 +180,7 @@ def test_frames_rendered_and_wado_uri_serve_the_pixels(hygie, people, stored):
     uri = requests.get(f"{hygie.root}/dicomweb/wado", headers={"Authorization": headers["Authorization"]}, params={
         "requestType": "WADO", "studyUID": ct.StudyInstanceUID, "seriesUID": ct.SeriesInstanceUID, "objectUID": ct.SOPInstanceUID})
     assert uri.status_code == 200 and pydicom.dcmread(io.BytesIO(uri.content)).SOPInstanceUID == ct.SOPInstanceUID
+    assert uri.headers.get("Transfer-Encoding") == "chunked"
     as_jpeg = requests.get(f"{hygie.root}/dicomweb/wado", headers={"Authorization": headers["Authorization"]}, params={
         "requestType": "WADO", "studyUID": ct.StudyInstanceUID, "seriesUID": ct.SeriesInstanceUID, "objectUID": ct.SOPInstanceUID,
         "contentType": "image/jpeg"})

@@ -59,8 +59,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(port):
+def wait_for(port, process=None):
     for _ in range(200):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the peer for port {port} exited ({process.returncode})")
         try:
             socket.create_connection((HOST, port), timeout=0.2).close()
             return
@@ -75,7 +77,7 @@ class Peer:
     def __init__(self, argv, port):
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         self.port = port
-        wait_for(port)
+        wait_for(port, self.process)
 
     def __enter__(self):
         return self
@@ -85,12 +87,13 @@ class Peer:
         self.process.wait(timeout=10)
 
 
-def null_http(body, content_type):
+def null_http(body, content_type, chunk=None):
     port = free_port()
     path = os.path.join(os.path.dirname(OUT) or ".", f"floor-body-{port}")
     with open(path, "wb") as f:
         f.write(body)
-    peer = Peer([BENCH, "null-server", "--port", str(port), "--body", path, "--content-type", content_type], port)
+    argv = [BENCH, "null-server", "--port", str(port), "--body", path, "--content-type", content_type]
+    peer = Peer(argv + (["--chunk", str(chunk)] if chunk else []), port)
     os.unlink(path)  # the server has read it
     return peer
 
@@ -171,25 +174,28 @@ def wado_rows():
     R["qido_small"].append({"query": "series in study (OHIF)", "median_ms": ms})
     log(f"  QIDO series in study: {ms} ms")
 
-    # Whole series, raw and through dicomweb-client.
+    # Whole series, raw and through dicomweb-client: the client reads a streamed (chunked)
+    # answer faster than one sent with Content-Length, so both are tried.
     raw = [open(f, "rb").read() for f in series_files]
     body, content_type = multipart([("application/dicom; transfer-syntax=1.2.840.10008.1.2.1", b) for b in raw], "application/dicom")
-    with null_http(body, content_type) as peer:
-        url = f"http://{HOST}:{peer.port}/dicomweb/studies/{first.StudyInstanceUID}/series/{first.SeriesInstanceUID}"
-        ms = median_get(session, url, {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}, n=5)
-        rate = round(len(raw) / (ms / 1000), 1)
-        R["wado"].append({"op": "WADO-RS retrieve series (raw HTTP, multipart dicom)", "instances_per_s": rate})
-        log(f"  retrieve series, raw: {rate} instances/s ({len(body) / 1e6:.1f} MB)")
-        client = DICOMwebClient(url=f"http://{HOST}:{peer.port}/dicomweb")
-        ms = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            got = client.retrieve_series(first.StudyInstanceUID, first.SeriesInstanceUID)
-            ms.append((time.perf_counter() - t0) * 1000)
-        assert len(got) == len(raw)
-        rate = round(len(raw) / (statistics.median(ms) / 1000), 1)
-        R["wado"].append({"op": "WADO-RS retrieve series (dicomweb-client, parsed)", "instances_per_s": rate})
-        log(f"  retrieve series, dicomweb-client: {rate} instances/s")
+    for chunk in (None, len(raw[0])):
+        framing = f"chunks of {chunk} bytes" if chunk else "Content-Length"
+        with null_http(body, content_type, chunk) as peer:
+            url = f"http://{HOST}:{peer.port}/dicomweb/studies/{first.StudyInstanceUID}/series/{first.SeriesInstanceUID}"
+            ms = median_get(session, url, {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}, n=5)
+            rate = round(len(raw) / (ms / 1000), 1)
+            R["wado"].append({"op": "WADO-RS retrieve series (raw HTTP, multipart dicom)", "instances_per_s": rate})
+            log(f"  retrieve series, raw, {framing}: {rate} instances/s ({len(body) / 1e6:.1f} MB)")
+            client = DICOMwebClient(url=f"http://{HOST}:{peer.port}/dicomweb")
+            ms = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                got = client.retrieve_series(first.StudyInstanceUID, first.SeriesInstanceUID)
+                ms.append((time.perf_counter() - t0) * 1000)
+            assert len(got) == len(raw)
+            rate = round(len(raw) / (statistics.median(ms) / 1000), 1)
+            R["wado"].append({"op": "WADO-RS retrieve series (dicomweb-client, parsed)", "instances_per_s": rate})
+            log(f"  retrieve series, dicomweb-client, {framing}: {rate} instances/s")
 
     # One frame per request, without compression, as many requests as the series has instances.
     pixels = pydicom.dcmread(series_files[0]).PixelData
@@ -315,7 +321,7 @@ def report():
 
 
 def keep_best(rounds):
-    """Per row, the best of the rounds (highest throughput, lowest latency)."""
+    """Per row, the best of its measurements (rounds, framings): highest throughput, lowest latency."""
     best = {}
     for section, key in (("ingest", "method"), ("qido_small", "query"), ("wado", "op"), ("dimse", "op")):
         rows = {}

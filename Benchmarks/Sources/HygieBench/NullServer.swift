@@ -21,14 +21,25 @@ struct NullServer: AsyncParsableCommand {
     @Option(name: .customLong("content-type"), help: "Content-Type of the answers.")
     var contentType: String
 
+    @Option(help: "Send the body in chunks of this many bytes (Transfer-Encoding: chunked), as servers that stream do; default: one piece with Content-Length.")
+    var chunk: Int?
+
     func run() async throws {
         guard let bytes = FileManager.default.contents(atPath: body) else {
             throw ValidationError("Cannot read \(body).")
         }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
-        headers.add(name: "Content-Length", value: String(bytes.count))
-        let answer = CannedAnswer(headers: headers, body: ByteBuffer(bytes: bytes))
+        let whole = ByteBuffer(bytes: bytes)
+        var pieces = [whole]
+        if let chunk {
+            guard chunk > 0 else { throw ValidationError("The chunk size must be positive.") }
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            pieces = stride(from: 0, to: bytes.count, by: chunk).map { whole.getSlice(at: $0, length: min(chunk, bytes.count - $0))! }
+        } else {
+            headers.add(name: "Content-Length", value: String(bytes.count))
+        }
+        let answer = CannedAnswer(headers: headers, pieces: pieces)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,7 +58,8 @@ struct NullServer: AsyncParsableCommand {
 
 struct CannedAnswer: Sendable {
     var headers: HTTPHeaders
-    var body: ByteBuffer
+    /// The body, in the pieces it is written in (one, or the chunks).
+    var pieces: [ByteBuffer]
 }
 
 /// Answers each request once its last part has arrived; the body it sent is dropped unread.
@@ -64,7 +76,7 @@ final class CannedResponder: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = unwrapInboundIn(data) else { return }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: answer.headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
+        for piece in answer.pieces { context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

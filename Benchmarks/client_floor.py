@@ -36,9 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pydicom
 import requests
 from dicomweb_client.api import DICOMwebClient
-from pydicom.uid import ExplicitVRLittleEndian
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import CTImageStorage, Verification
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification
+
+import storage_scp
 
 BENCH, DATA, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
 ORTHANC = [json.load(open(path)) for path in sys.argv[4:]]
@@ -266,16 +267,8 @@ def storage_rows():
 
 def move_row():
     _, series_files, _ = series_of_first_study()
-    received = []
-    scp = AE(ae_title="BENCHSCP")
-    scp.add_supported_context(CTImageStorage, ExplicitVRLittleEndian)
-
-    def on_store(event):
-        received.append(len(event.request.DataSet.getvalue()))
-        return 0x0000
-
     port = free_port()
-    server = scp.start_server((HOST, port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    server, received = storage_scp.start(port, HOST)
     try:
         seconds = []
         for _ in range(3):

@@ -25,9 +25,11 @@ import pydicom
 import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom.uid import ExplicitVRLittleEndian
-from pynetdicom import AE, evt
+from pynetdicom import AE
 from pynetdicom.sop_class import (CTImageStorage, StudyRootQueryRetrieveInformationModelFind,
                                   StudyRootQueryRetrieveInformationModelMove, Verification)
+
+import storage_scp
 
 ROOT, DIMSE_PORT, DATA, OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 assert ROOT.startswith("http://127.0.0.1:"), "loopback only"
@@ -376,15 +378,7 @@ class Bench:
         results["dimse"].append({"op": "C-FIND study PatientName=BENCH* (same assoc)", "results": found, **figures(samples)})
         say(f"  C-FIND study level: {found} results, median {statistics.median(samples):.2f} ms")
 
-        received = []
-        receiver = AE(ae_title="BENCHSCP")
-        receiver.add_supported_context(CTImageStorage, ExplicitVRLittleEndian)
-
-        def on_store(event):
-            received.append(len(event.request.DataSet.getvalue()))
-            return 0x0000
-
-        server = receiver.start_server(("127.0.0.1", 11113), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        server, received = storage_scp.start(11113)
         try:
             move = pydicom.Dataset()
             move.QueryRetrieveLevel = "SERIES"

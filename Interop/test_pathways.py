@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -152,6 +152,19 @@ def choose_suggestion(name):
     return attempt
 
 
+def replaced(element):
+    """Waits until `element` has left the page (reloaded or redrawn). Chromium reports a node
+    removed mid-check either as stale or as 'Node with given id does not belong to the
+    document' (a plain WebDriverException), which Selenium's staleness_of lets through."""
+    def gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+    return gone
+
+
 def card_in(browser, stage, case_id):
     return browser.find_elements(By.CSS_SELECTOR, f'.column[data-stage="{stage}"] .case-card[data-case="{case_id}"]')
 
@@ -209,7 +222,7 @@ def test_a_mentioned_colleague_sees_the_notification(hygie, browser, board):
     thread = browser.find_element(By.CLASS_NAME, "comments")
     browser.find_element(By.CSS_SELECTOR, "#comment-form button[type=submit]").click()
     # The page reloads once the comment is saved: reading the old thread meanwhile can fail.
-    WebDriverWait(browser, 10).until(ready.staleness_of(thread))
+    WebDriverWait(browser, 10).until(replaced(thread))
     WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda driver: "avant jeudi." in driver.find_element(By.CLASS_NAME, "comments").text)
 
@@ -257,7 +270,7 @@ def test_an_admin_adds_a_mandatory_checklist_item_from_the_admin_page(hygie, bro
     hours.clear()
     hours.send_keys("12")
     section.find_element(By.CSS_SELECTOR, 'form[action="/admin/pathways/target"] button[type=submit]').click()
-    WebDriverWait(browser, 10).until(ready.staleness_of(section))
+    WebDriverWait(browser, 10).until(replaced(section))
     assert "Nouvelle version du parcours" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     admin = accounts.call(root, "POST", "/api/v1/auth/login", json={"username": "admin.rt2", "password": accounts.PASSWORD}).json()["access_token"]
     stages = accounts.call(root, "GET", "/api/v1/admin/pathways/radiotherapy", admin).json()["stages"]

@@ -23,6 +23,12 @@ public func buildApplication(
     var logger = Logger.hygie("server", level: configuration.logLevel)
     logger.logLevel = configuration.logLevel
     let platform = try await Platform.open(configuration, environment: environment, logger: logger)
+    // Before any store: the instances a previous run indexed while their file was still being
+    // flushed are checked (after a power loss, a file may not have reached the disk).
+    let recovery = try await platform.imaging.recoverUnflushed(before: .max)
+    if recovery.dropped > 0 {
+        logger.warning("dropped DICOM instances whose file did not reach the disk", metadata: ["instances": "\(recovery.dropped)"])
+    }
     if configuration.loadDemoData {
         let loaded = try await DemoData.loadIfEmpty(into: platform.fhir, tenant: configuration.defaultTenant)
         if loaded > 0 { logger.info("loaded demonstration data", metadata: ["resources": "\(loaded)"]) }

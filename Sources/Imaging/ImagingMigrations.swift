@@ -5,7 +5,7 @@ import Storage
 /// same transaction that records the instance's blob. The instance's full attribute set is kept
 /// sealed (encrypted) for `/metadata`; the clinical fact itself is the ImagingStudy resource.
 public enum ImagingMigrations {
-    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched, publishedDownloads, seriesDates]
+    public static let all: [Migration] = [index, viewerSessions, studySync, auditPending, unmatched, publishedDownloads, seriesDates, unflushed]
 
     static let index = Migration(
         id: 400, name: "DICOM study, series and instance index",
@@ -129,4 +129,20 @@ public enum ImagingMigrations {
         id: 406, name: "DICOM series dates in the index",
         up: { _ in ["ALTER TABLE dicom_series ADD COLUMN series_date TEXT", "ALTER TABLE dicom_series ADD COLUMN series_time TEXT"] },
         down: { _ in ["ALTER TABLE dicom_series DROP COLUMN series_time", "ALTER TABLE dicom_series DROP COLUMN series_date"] })
+
+    /// Instances whose rows committed while their file was still being flushed (one per
+    /// store in flight, cleared once the flush is done): what a restart after a power loss
+    /// checks (`recoverUnflushed`). `token` tells one write of an instance from the next.
+    static let unflushed = Migration(
+        id: 407, name: "DICOM instances whose file flush is pending",
+        up: { ddl in
+            [
+                """
+                CREATE TABLE dicom_unflushed (
+                    tenant_id TEXT NOT NULL, sop_uid TEXT NOT NULL, token \(ddl.bigint) NOT NULL, created_at \(ddl.bigint) NOT NULL,
+                    PRIMARY KEY (tenant_id, sop_uid))
+                """
+            ]
+        },
+        down: { _ in ["DROP TABLE dicom_unflushed"] })
 }

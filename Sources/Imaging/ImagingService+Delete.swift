@@ -30,26 +30,32 @@ extension ImagingService {
                 agent: agent, kind: .dicom(.studyDeleted), action: .delete, entities: ["\(Self.resourceType)/\(study)"],
                 patients: patient.map { [$0] } ?? [], detail: "\(sops.count) instance(s) deleted")]
         } ?? []
-        let t = tenant.rawValue
         _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
-            for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
-                try await database.raw(
-                    "UPDATE dicom_instances SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND sop_uid IN (\(binds: chunk))"
-                ).run()
-            }
-            try await self.recount(studies: [], series: seriesUIDs, tenant: tenant, on: database)
+            try await self.markDeleted(sops: sops, series: seriesUIDs, study: study, tenant: tenant, now: now, on: database)
+        }
+        cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|")
+        await syncImagingStudies([study], tenant: tenant)
+    }
+
+    /// Marks instances of one study deleted, with their counts, the series and study left
+    /// empty, and the study's ImagingStudy owed a rewrite.
+    func markDeleted(sops: [String], series: [String], study: String, tenant: TenantID, now: Int64, on database: any SQLDatabase) async throws {
+        let t = tenant.rawValue
+        for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
             try await database.raw(
-                "UPDATE dicom_series SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND series_uid IN (\(binds: seriesUIDs)) AND instance_count = 0"
-            ).run()
-            try await self.recount(studies: [study], series: [], tenant: tenant, on: database)
-            try await database.raw(
-                "UPDATE dicom_studies SET change_seq = change_seq + 1 WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study)"
-            ).run()
-            try await database.raw(
-                "UPDATE dicom_studies SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND instance_count = 0"
+                "UPDATE dicom_instances SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND sop_uid IN (\(binds: chunk))"
             ).run()
         }
-        cache.invalidate(prefix: "\(t)|\(study)|")
-        await syncImagingStudies([study], tenant: tenant)
+        try await recount(studies: [], series: series, tenant: tenant, on: database)
+        try await database.raw(
+            "UPDATE dicom_series SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND series_uid IN (\(binds: series)) AND instance_count = 0"
+        ).run()
+        try await recount(studies: [study], series: [], tenant: tenant, on: database)
+        try await database.raw(
+            "UPDATE dicom_studies SET change_seq = change_seq + 1 WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study)"
+        ).run()
+        try await database.raw(
+            "UPDATE dicom_studies SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND study_uid = \(bind: study) AND instance_count = 0"
+        ).run()
     }
 }

@@ -31,25 +31,27 @@ extension ImagingService {
     /// `finishDeferred`, or by the sweep after a crash), and marks their studies' ImagingStudy
     /// as behind the index (`change_seq`); `syncImagingStudies` then rewrites them, one writer
     /// per study (see ImagingService+Sync.swift). Callers storing at the same time share the
-    /// transaction (`GroupCommit`). The transaction commits only once the blob writes in
-    /// `awaiting` have finished. Writes to a local disk (bounded: an fsync on the blob store's
-    /// own threads) finish while the rows are written; writes to a network store are awaited
-    /// before the transaction begins, which would otherwise hold the study's rows, or SQLite's
-    /// only writer, for as long as the network takes.
-    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, awaiting writes: [Task<Void, any Error>] = []) async throws {
+    /// transaction (`GroupCommit`). Writes to a local disk (bounded: an fsync on the blob
+    /// store's own threads) go on while the rows are written: the transaction commits once
+    /// each file in `awaiting` is readable whole, and marks those still being flushed
+    /// (`markUnflushed`); the caller waits for their flush. Writes to a network store are
+    /// awaited before the transaction begins, which would otherwise hold the study's rows, or
+    /// SQLite's only writer, for as long as the network takes.
+    func index(_ pending: [StoreBatch.PendingInstance], caller: Caller, awaiting writes: [StoreBatch.BlobWrite] = []) async throws {
         let bounded = blobs.writesAreBounded
         if !bounded {
-            for write in writes { try await write.value }
+            for write in writes { try await write.task.value }
         }
         let inside = bounded ? writes : []
         let tenant = caller.tenant
         let now = now()
         guard let agent = caller.agent else {
             // The server's own work (demo data, imports run as the system) is not audited.
-            try await database.transaction { database in
+            let cleared = try await database.transaction { database in
                 try await self.writeRows(pending, tenant: tenant, now: now, on: database)
-                for write in inside { try await write.value }
+                return try await self.markUnflushed(inside, tenant: tenant, now: now, on: database)
             }
+            forget(cleared, tenant: tenant)
             for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
             return
         }
@@ -68,7 +70,7 @@ extension ImagingService {
     struct StoreRows: Sendable {
         var pending: [StoreBatch.PendingInstance]
         var agent: String
-        var writes: [Task<Void, any Error>]
+        var writes: [StoreBatch.BlobWrite]
     }
 
     struct OwedAudit: Hashable {
@@ -82,7 +84,7 @@ extension ImagingService {
     /// written, a refused row) is its alone.
     func indexTogether(_ items: [StoreRows], tenant: TenantID, now: Int64) async -> [Result<Void, any Error>] {
         func write(_ items: [StoreRows]) async throws {
-            try await database.transaction { database in
+            let cleared = try await database.transaction { database in
                 try await self.writeRows(items.flatMap(\.pending), tenant: tenant, now: now, on: database)
                 // One owed record per study and agent, however many stores named it.
                 var owed: [OwedAudit: (patient: String?, instances: Int)] = [:]
@@ -102,8 +104,9 @@ extension ImagingService {
                         """
                     ).run()
                 }
-                for write in items.flatMap(\.writes) { try await write.value }
+                return try await self.markUnflushed(items.flatMap(\.writes), tenant: tenant, now: now, on: database)
             }
+            forget(cleared, tenant: tenant)
             for study in Set(items.flatMap { $0.pending.map(\.index.studyUID) }) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
         }
         if items.count > 1 {

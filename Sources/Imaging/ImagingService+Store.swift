@@ -74,11 +74,16 @@ public struct StoreTarget: Sendable {
 
 /// A group of instances stored together (one STOW-RS request, one DIMSE association's burst):
 /// each is checked as it arrives and its blob write started, then one transaction indexes them
-/// all and appends the audit record. Blob writes (each flushed to the disk) run while the next
-/// instance is read and while the index rows are written; the transaction commits only once
-/// every one of them has finished, so the index never names a blob that is not safely stored.
-/// An instance whose blob could not be written fails alone; if the transaction fails, the
-/// blobs it would have indexed are removed: nothing half-written remains.
+/// all and appends the audit record. Blob writes run while the next instance is read and while
+/// the index rows are written. On a local disk the transaction commits once every file it
+/// names is readable whole, while the last files are still being flushed, and marks those
+/// instances unflushed (`dicom_unflushed`): the two flushes, the files' and the commit's, run
+/// at once. The batch answers only once every file is flushed; one that cannot be flushed has
+/// its instance dropped from the index again, and a restart after a power loss checks the
+/// files of the instances still marked (`recoverUnflushed`). A network store's writes end
+/// before the transaction begins. An instance whose blob could not be written fails alone; if
+/// the transaction fails, the blobs it would have indexed are removed: nothing half-written
+/// remains.
 public struct StoreBatch: Sendable {
     let service: ImagingService
     let target: StoreTarget
@@ -93,7 +98,28 @@ public struct StoreBatch: Sendable {
 
     struct BlobWrite: Sendable {
         var sop: String
+        /// Tells this write's unflushed mark from another write's of the same instance.
+        var token: Int64
+        /// Ends once readers see the whole file (before it is flushed).
+        var readable: Task<Void, any Error>
+        /// Ends once the file is flushed.
         var task: Task<Void, any Error>
+
+        init(sop: String, _ write: @escaping @Sendable (_ whenReadable: @escaping @Sendable () -> Void) async throws -> Void) {
+            self.sop = sop
+            token = Int64.random(in: 1...Int64.max)
+            let (signal, readable) = AsyncThrowingStream<Void, any Error>.makeStream()
+            self.readable = Task { for try await _ in signal {} }
+            task = Task {
+                do {
+                    try await write { readable.finish() }
+                    readable.finish()
+                } catch {
+                    readable.finish(throwing: error)
+                    throw error
+                }
+            }
+        }
     }
 
     /// Blob writes a batch lets run at once (each holds its instance's bytes until written).
@@ -205,10 +231,10 @@ public struct StoreBatch: Sendable {
         // that the new one is created under its name (one flush) rather than renamed over it
         // (two); nothing reads a deleted instance's file.
         let removingFirst = existing?.deletedAt != nil && blobs.writesAreBounded
-        writes.append(BlobWrite(sop: index.sopUID, task: Task {
+        writes.append(BlobWrite(sop: index.sopUID) { whenReadable in
             if removingFirst { try? await blobs.delete(key) }
-            try await blobs.put(key, bytes)
-        }))
+            try await blobs.put(key, bytes, whenReadable: whenReadable)
+        })
         let json = DICOMJSON.encode(file.dataSet, bulkData: ImagingService.bulkDataLocator(study: index.studyUID, series: index.seriesUID, sop: index.sopUID))
         let metadata = try await service.seal(json, tenant: tenant, sop: index.sopUID)
         let computed = if let digest { digest } else { await digestOfBytes() }
@@ -220,26 +246,34 @@ public struct StoreBatch: Sendable {
     }
 
     /// Waits for the oldest blob writes until at most `keeping` are under way; an instance whose
-    /// blob could not be written is taken out of the batch and reported failed. Returns how
-    /// many failed.
+    /// blob could not be written is taken out of the batch and reported failed, and dropped
+    /// from the index if its rows were `indexed` already. Returns how many failed.
     @discardableResult
-    mutating func settleWrites(keeping: Int) async -> Int {
-        var failures = 0
+    mutating func settleWrites(keeping: Int, indexed: Bool = false) async -> Int {
+        var failed: [ImagingService.Unflushed] = []
+        var flushed: [Int64] = []
         while writes.count > keeping {
             let write = writes.removeFirst()
             do {
                 try await write.task.value
+                flushed.append(write.token)
             } catch {
                 service.logger.error("writing a DICOM instance's file failed", metadata: ["sop": "\(write.sop)", "error": "\(String(reflecting: error))"])
-                failures += 1
                 guard let position = pending.firstIndex(where: { $0.index.sopUID == write.sop }) else { continue }
-                let instance = pending.remove(at: position).index
+                let instance = pending.remove(at: position)
+                failed.append(ImagingService.Unflushed(sop: write.sop, study: instance.index.studyUID, series: instance.index.seriesUID, token: write.token))
                 result.stored.removeAll { $0.sopInstance == write.sop }
                 result.failed.append(FailedInstance(
-                    sopClass: instance.sopClass, sopInstance: instance.sopUID, reason: FailedInstance.processingFailure, message: "The instance could not be stored."))
+                    sopClass: instance.index.sopClass, sopInstance: instance.index.sopUID, reason: FailedInstance.processingFailure,
+                    message: "The instance could not be stored."))
             }
         }
-        return failures
+        if indexed {
+            let tenant = target.caller.tenant
+            service.flushed(flushed, tenant: tenant)
+            if !failed.isEmpty { await service.dropUnflushed(failed, tenant: tenant) }
+        }
+        return failed.count
     }
 
     /// Refuses an instance the caller may not file: a patient they may not write for, or no
@@ -275,8 +309,8 @@ public struct StoreBatch: Sendable {
         defer { pending = [] }
         while !pending.isEmpty {
             do {
-                try await service.index(pending, caller: target.caller, awaiting: writes.map(\.task))
-                writes = []
+                try await service.index(pending, caller: target.caller, awaiting: writes)
+                await settleWrites(keeping: 0, indexed: true)
                 if !target.deferred {
                     await service.scheduleSync(Set(pending.map(\.index.studyUID)), tenant: target.caller.tenant)
                 }

@@ -182,8 +182,10 @@ extension ImagingService {
 
     /// Every study whose ImagingStudy is behind its index (after a crash, or a failed sync),
     /// rewritten, and the audit records associations left owing for more than a minute
-    /// written; returns how many studies were rewritten.
+    /// written; the marks of unflushed files older than a minute checked (`recoverUnflushed`);
+    /// returns how many studies were rewritten.
     public func syncStaleStudies() async throws -> Int {
+        try await recoverUnflushed(before: now() - 60_000)
         let tenants = try await database.read { database in
             try await database.raw("SELECT DISTINCT tenant_id FROM dicom_audit_pending").all().map { try $0.decode(column: "tenant_id", as: String.self) }
         }

@@ -62,6 +62,9 @@ public final class ImagingService: Sendable {
     /// Stores made at the same time (STOW-RS requests, C-STOREs of several associations),
     /// indexed together.
     let storeCommits = GroupCommit<StoreRows, Result<Void, any Error>>(maximumBatch: 64)
+    /// Tokens of files flushed since their instance was marked unflushed, per tenant: their
+    /// marks are deleted by the next index transaction (see ImagingService+Unflushed.swift).
+    let flushedMarks = Mutex<[TenantID: Set<Int64>]>([:])
 
     public init(
         fhir: FHIRStore, blobs: any BlobStore, downloads: (any BlobDownloads)? = nil, keyRing: KeyRing, clock: any WallClock,

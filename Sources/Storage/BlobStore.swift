@@ -6,6 +6,14 @@ import NIOPosix
 /// Keys are relative paths made of safe characters (`patients/{id}/studies/{uid}/…`).
 public protocol BlobStore: Sendable {
     func put(_ key: String, _ bytes: [UInt8]) async throws
+    /// Writes like `put`, and calls `whenReadable` once a reader of `key` would get all of
+    /// `bytes`, which may be before they are flushed to the disk; `put` still returns only once
+    /// they are. An index may then commit a row naming the blob while the flush runs (see
+    /// ImagingService's unflushed instances). Not called when the write fails before that.
+    func put(_ key: String, _ bytes: [UInt8], whenReadable: @escaping @Sendable () -> Void) async throws
+    /// Makes the blob under `key` durable if it may not be yet (a local file's flush); stores
+    /// whose writes are durable when `put` returns do nothing.
+    func flush(_ key: String) async throws
     /// The bytes under `key`; throws `BlobStoreError.notFound` when absent.
     func get(_ key: String) async throws -> [UInt8]
     func delete(_ key: String) async throws
@@ -18,6 +26,13 @@ public protocol BlobStore: Sendable {
 
 extension BlobStore {
     public var writesAreBounded: Bool { false }
+
+    public func put(_ key: String, _ bytes: [UInt8], whenReadable: @escaping @Sendable () -> Void) async throws {
+        try await put(key, bytes)
+        whenReadable()
+    }
+
+    public func flush(_ key: String) async throws {}
 }
 
 public enum BlobStoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -76,15 +91,19 @@ public struct DirectoryBlobStore: BlobStore {
     }
 
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
+        try await put(key, bytes, whenReadable: {})
+    }
+
+    public func put(_ key: String, _ bytes: [UInt8], whenReadable: @escaping @Sendable () -> Void) async throws {
         let path = try path(key)
         try await pool.runIfActive {
-            // A new key's blob is written under its own name and flushed: once `put` returns,
-            // the index may point at it, and until then nothing does, so no reader sees it half
-            // written (a crash leaves at most bytes no index names, replaced by the key's next
-            // put). Flushing a file just created also flushes its name, and the directories
-            // just made for it: ext4 syncs such new parents itself when it has no journal, and
-            // with one (or on XFS, Btrfs) the name is in the log the flush commits. One flush
-            // per blob, as many as Orthanc does, instead of three.
+            // A new key's blob is written under its own name, then flushed; it is readable whole
+            // once written, before the flush. Until an index names it, nobody reads it (a crash
+            // leaves at most bytes no index names, replaced by the key's next put). Flushing a
+            // file just created also flushes its name, and the directories just made for it:
+            // ext4 syncs such new parents itself when it has no journal, and with one (or on
+            // XFS, Btrfs) the name is in the log the flush commits. One flush per blob, as many
+            // as Orthanc does, instead of three.
             let directory = (path as NSString).deletingLastPathComponent
             var descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if descriptor < 0 && errno == ENOENT {
@@ -92,7 +111,13 @@ public struct DirectoryBlobStore: BlobStore {
                 descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             }
             if descriptor >= 0 {
-                guard Self.writeAndFlush(bytes, to: descriptor) else {
+                defer { close(descriptor) }
+                guard Self.writeAll(bytes, to: descriptor) else {
+                    unlink(path)
+                    throw CocoaError(.fileWriteUnknown)
+                }
+                whenReadable()
+                guard fsync(descriptor) == 0 else {
                     unlink(path)
                     throw CocoaError(.fileWriteUnknown)
                 }
@@ -100,23 +125,35 @@ public struct DirectoryBlobStore: BlobStore {
             }
             guard errno == EEXIST else { throw CocoaError(.fileWriteUnknown) }
             // A key that has a blob already: the new bytes take its name at once, through a
-            // temporary file renamed over it, and the name is flushed in its directory.
+            // flushed temporary file renamed over it, and the name is flushed in its directory.
             let temporary = path + ".tmp-" + UUID().uuidString
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
-            guard Self.writeAndFlush(bytes, to: descriptor), rename(temporary, path) == 0 else {
+            let flushed = Self.writeAll(bytes, to: descriptor) && fsync(descriptor) == 0
+            close(descriptor)
+            guard flushed, rename(temporary, path) == 0 else {
                 unlink(temporary)
                 throw CocoaError(.fileWriteUnknown)
             }
+            whenReadable()
             guard Self.flushDirectory(directory) else { throw CocoaError(.fileWriteUnknown) }
         }
     }
 
-    /// Writes all of `bytes`, flushes them to the disk and closes the descriptor.
-    static func writeAndFlush(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
-        defer { close(descriptor) }
+    public func flush(_ key: String) async throws {
+        let path = try path(key)
+        try await pool.runIfActive {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw errno == ENOENT ? BlobStoreError.notFound(key) : CocoaError(.fileReadUnknown) }
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
+    }
+
+    /// Writes all of `bytes` to `descriptor`.
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
         var written = 0
-        let complete = bytes.withUnsafeBytes { buffer -> Bool in
+        return bytes.withUnsafeBytes { buffer -> Bool in
             while written < buffer.count {
                 let count = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
                 if count < 0 && errno == EINTR { continue }
@@ -125,7 +162,6 @@ public struct DirectoryBlobStore: BlobStore {
             }
             return true
         }
-        return complete && fsync(descriptor) == 0
     }
 
     /// Makes `directory` and its missing ancestors (one made by a concurrent writer meanwhile
@@ -211,6 +247,10 @@ public struct EncryptedBlobStore: BlobStore {
     static let magic: [UInt8] = Array("HYB1".utf8)
 
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
+        try await put(key, bytes, whenReadable: {})
+    }
+
+    public func put(_ key: String, _ bytes: [UInt8], whenReadable: @escaping @Sendable () -> Void) async throws {
         let dataKey = try await keyRing.activeKey(for: tenant)
         let sealed = try dataKey.seal(bytes, context: Array(key.utf8))
         let keyID = Array(dataKey.id.utf8)
@@ -219,7 +259,7 @@ public struct EncryptedBlobStore: BlobStore {
         output.append(UInt8(keyID.count))
         output += keyID
         output += sealed
-        try await inner.put(key, output)
+        try await inner.put(key, output, whenReadable: whenReadable)
     }
 
     public func get(_ key: String) async throws -> [UInt8] {
@@ -236,6 +276,7 @@ public struct EncryptedBlobStore: BlobStore {
         }
     }
 
+    public func flush(_ key: String) async throws { try await inner.flush(key) }
     public func delete(_ key: String) async throws { try await inner.delete(key) }
     public func exists(_ key: String) async throws -> Bool { try await inner.exists(key) }
     public var writesAreBounded: Bool { inner.writesAreBounded }

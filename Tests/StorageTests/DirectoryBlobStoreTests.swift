@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import Synchronization
 import Testing
 
 @testable import Storage
@@ -29,6 +30,22 @@ import Testing
             let names = try FileManager.default.contentsOfDirectory(atPath: root + "/patients/p1/studies/1.2/series/1.2.3")
             #expect(names.sorted() == ["a.dcm", "b.dcm"])
             await #expect(throws: BlobStoreError.notFound("patients/p1/c.dcm")) { try await store.get("patients/p1/c.dcm") }
+        }
+    }
+
+    /// A write says when its file reads whole, before flushing it, so that an index may commit
+    /// meanwhile: once for a new key, once for a key written again (renamed into place).
+    @Test func aWriteSaysWhenItsFileReadsWhole() async throws {
+        try await Self.withRoot { root in
+            let store = DirectoryBlobStore(root: root)
+            let key = "patients/p1/studies/1.2/series/1.2.3/a.dcm"
+            for bytes in [[UInt8](repeating: 7, count: 300_000), [1, 2, 3]] {
+                let seen = Mutex<[Data?]>([])
+                try await store.put(key, bytes) {
+                    seen.withLock { $0.append(FileManager.default.contents(atPath: root + "/" + key)) }
+                }
+                #expect(seen.withLock { $0 } == [Data(bytes)])
+            }
         }
     }
 

@@ -10,9 +10,10 @@ import Synchronization
 import Testing
 
 /// A local disk's way of writing: a blob reads whole at once, and its flush lasts until the
-/// index shows the blob's instance committed and marked unflushed, or five seconds. As each
-/// flush ends it notes what the index said then, and it fails the flushes of the keys it is
-/// told to, leaving no file (as the directory store does).
+/// index shows the blob's instance committed and marked unflushed, or a minute (the whole suite
+/// on PostgreSQL, every test at once on two cores, has kept a commit waiting more than five
+/// seconds). As each flush ends it notes what the index said then, and it fails the flushes of
+/// the keys it is told to, leaving no file (as the directory store does).
 final class FlushingBlobStore: BlobStore {
     let objects = Mutex<[String: [UInt8]]>([:])
     let failing = Mutex<Set<String>>([])
@@ -30,7 +31,7 @@ final class FlushingBlobStore: BlobStore {
     func put(_ key: String, _ bytes: [UInt8], whenReadable: @escaping @Sendable () -> Void) async throws {
         objects.withLock { $0[key] = bytes }
         whenReadable()
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(60)
         var seen = await probe(key)
         while seen != "indexed marked", ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))

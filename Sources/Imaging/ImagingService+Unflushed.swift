@@ -71,8 +71,9 @@ extension ImagingService {
 
     /// Instances whose rows committed but whose file could not be flushed (or proved missing or
     /// altered after a restart): marked deleted again, with their marks, so that the sender's
-    /// next try stores them anew.
-    func dropUnflushed(_ instances: [Unflushed], tenant: TenantID) async {
+    /// next try stores them anew. False when that failed (the marks stay for the sweep).
+    @discardableResult
+    func dropUnflushed(_ instances: [Unflushed], tenant: TenantID) async -> Bool {
         let now = now()
         let studies = Dictionary(grouping: instances, by: \.study)
         do {
@@ -87,11 +88,12 @@ extension ImagingService {
         } catch {
             // The marks stay: the sweep tries again.
             logger.error("dropping DICOM instances whose file was not flushed failed", metadata: ["error": "\(String(reflecting: error))"])
-            return
+            return false
         }
         logger.error("DICOM instances dropped: their file did not reach the disk", metadata: ["instances": "\(instances.map(\.sop))"])
         for study in studies.keys { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
         await syncImagingStudies(Set(studies.keys), tenant: tenant)
+        return true
     }
 
     /// What `recoverUnflushed` did: marks cleared (the file found whole and flushed, or the
@@ -161,8 +163,7 @@ extension ImagingService {
             recovery.cleared += tokens.count
         }
         for (tenant, instances) in dropped {
-            await dropUnflushed(instances, tenant: tenant)
-            recovery.dropped += instances.count
+            if await dropUnflushed(instances, tenant: tenant) { recovery.dropped += instances.count }
         }
         return recovery
     }

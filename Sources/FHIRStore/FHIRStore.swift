@@ -123,14 +123,14 @@ public final class FHIRStore: Sendable {
     func loadCurrent(_ rids: [Int64], tenant: TenantID, on database: any SQLDatabase) async throws -> [StoredResource] {
         guard !rids.isEmpty else { return [] }
         var loaded: [Int64: StoredResource] = [:]
-        for chunk in rids.chunked(500) {
+        for chunk in rids.chunks(of: 500) {
             // Row ids alone select the rows: with `tenant_id = ?` in the WHERE clause, SQLite
             // would range over the tenant's whole identity index. The tenant is checked here.
             let rows = try await database.raw(
                 """
                 SELECT r.rid, r.tenant_id, r.resource_type, r.id, r.version, r.last_updated, r.deleted, v.key_id, v.body
                 FROM fhir_resources r JOIN fhir_versions v ON v.rid = r.rid AND v.version = r.version
-                WHERE r.rid IN (\(binds: chunk.asBinds))
+                WHERE r.rid IN (\(binds: chunk))
                 """
             ).all()
             let owned = try rows.filter { try $0.decode(column: "tenant_id", as: String.self) == tenant.rawValue }
@@ -140,12 +140,3 @@ public final class FHIRStore: Sendable {
     }
 }
 
-extension Array {
-    func chunked(_ size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
-    }
-}
-
-extension ArraySlice where Element == Int64 {
-    var asBinds: [any Encodable & Sendable] { map { $0 } }
-}

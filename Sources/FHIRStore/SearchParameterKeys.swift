@@ -1,3 +1,4 @@
+import Core
 import FHIR
 import SQLKit
 import Storage
@@ -28,7 +29,7 @@ public struct SearchParameterKeys: Sendable {
         let missing = names.filter { keys[$0] == nil }
         if !missing.isEmpty {
             try await store.transaction { database in
-                for chunk in stride(from: 0, to: missing.count, by: 400).map({ Array(missing[$0..<min($0 + 400, missing.count)]) }) {
+                for chunk in missing.chunks(of: 400) {
                     var insert = SQLQueryString("INSERT INTO fhir_search_params (resource_type, code) VALUES ")
                     insert += chunk.map { SQLQueryString("(\(bind: $0.type), \(bind: $0.code))") }.joined(separator: ", ")
                     insert += " ON CONFLICT DO NOTHING"

@@ -41,7 +41,7 @@ extension ImagingService {
     /// empty, and the study's ImagingStudy owed a rewrite.
     func markDeleted(sops: [String], series: [String], study: String, tenant: TenantID, now: Int64, on database: any SQLDatabase) async throws {
         let t = tenant.rawValue
-        for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
+        for chunk in sops.chunks(of: 500) {
             try await database.raw(
                 "UPDATE dicom_instances SET deleted_at = \(bind: now) WHERE tenant_id = \(bind: t) AND sop_uid IN (\(binds: chunk))"
             ).run()

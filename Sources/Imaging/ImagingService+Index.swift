@@ -139,13 +139,13 @@ extension ImagingService {
     ) async throws {
         let t = tenant.rawValue
         let changes = try await countChanges(pending, tenant: t, on: database)
-        for start in stride(from: 0, to: pending.count, by: 100) {
+        for chunk in pending.chunks(of: 100) {
             var sql: SQLQueryString = """
                 INSERT INTO dicom_instances (tenant_id, sop_uid, series_uid, study_uid, sop_class, instance_number, transfer_syntax, blob_key, size,
                     digest, frames, rows_count, columns_count, bits_allocated, metadata, created_at)
                 VALUES
                 """
-            for (position, instance) in pending[start..<min(start + 100, pending.count)].enumerated() {
+            for (position, instance) in chunk.enumerated() {
                 let i = instance.index
                 if position > 0 { sql += "," }
                 sql += """
@@ -219,11 +219,11 @@ extension ImagingService {
         }
         var live: [String: (series: String, study: String)] = [:]
         let sops = pending.map(\.index.sopUID)
-        for start in stride(from: 0, to: sops.count, by: 500) {
+        for chunk in sops.chunks(of: 500) {
             let rows = try await database.raw(
                 """
                 SELECT sop_uid, series_uid, study_uid FROM dicom_instances
-                WHERE tenant_id = \(bind: tenant) AND deleted_at IS NULL AND sop_uid IN (\(binds: Array(sops[start..<min(start + 500, sops.count)])))
+                WHERE tenant_id = \(bind: tenant) AND deleted_at IS NULL AND sop_uid IN (\(binds: chunk))
                 """
             ).all()
             for row in rows {

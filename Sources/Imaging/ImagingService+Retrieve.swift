@@ -152,7 +152,7 @@ extension ImagingService {
     /// The sealed metadata of these instances, opened and joined with commas.
     func metadataObjects(_ sops: [String], tenant: TenantID) async throws -> [UInt8] {
         var output: [UInt8] = []
-        for chunk in stride(from: 0, to: sops.count, by: 500).map({ Array(sops[$0..<min($0 + 500, sops.count)]) }) {
+        for chunk in sops.chunks(of: 500) {
             let rows = try await database.read { database in
                 try await database.raw(
                     """

@@ -115,8 +115,8 @@ extension ImagingService {
         do {
             // In slices: an association may have filled thousands of one-instance studies.
             let all = studies.sorted()
-            for start in stride(from: 0, to: all.count, by: 500) {
-                try await writePendingAudits(tenant: tenant, studies: Set(all[start..<min(start + 500, all.count)]), before: nil)
+            for chunk in all.chunks(of: 500) {
+                try await writePendingAudits(tenant: tenant, studies: Set(chunk), before: nil)
             }
         } catch {
             logger.error("writing the DICOM audit records of an association failed", metadata: ["error": "\(String(reflecting: error))"])

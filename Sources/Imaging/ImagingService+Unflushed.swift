@@ -23,8 +23,8 @@ extension ImagingService {
         let t = tenant.rawValue
         let cleared = Array(flushedMarks.withLock { $0[tenant] ?? [] })
         try await deleteMarks(cleared, tenant: tenant, on: database)
-        for start in stride(from: 0, to: writes.count, by: 200) {
-            let rows = writes[start..<min(start + 200, writes.count)].map { write -> SQLQueryString in
+        for chunk in writes.chunks(of: 200) {
+            let rows = chunk.map { write -> SQLQueryString in
                 "(\(bind: t), \(bind: write.sop), \(bind: write.token), \(bind: now))"
             }
             try await database.raw(
@@ -39,9 +39,9 @@ extension ImagingService {
     }
 
     func deleteMarks(_ tokens: [Int64], tenant: TenantID, on database: any SQLDatabase) async throws {
-        for start in stride(from: 0, to: tokens.count, by: 500) {
+        for chunk in tokens.chunks(of: 500) {
             try await database.raw(
-                "DELETE FROM dicom_unflushed WHERE tenant_id = \(bind: tenant.rawValue) AND token IN (\(binds: Array(tokens[start..<min(start + 500, tokens.count)])))"
+                "DELETE FROM dicom_unflushed WHERE tenant_id = \(bind: tenant.rawValue) AND token IN (\(binds: chunk))"
             ).run()
         }
     }

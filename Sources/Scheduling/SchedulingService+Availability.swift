@@ -184,9 +184,9 @@ extension SchedulingService {
         // one keeps its history): those are withdrawn as entered-in-error.
         let withdrawn = existing.filter { !kept.contains($0.id) && !held.contains($0.id) }
         var named = Set<String>()
-        for start in stride(from: 0, to: withdrawn.count, by: 100) {
-            let chunk = withdrawn[start..<min(start + 100, withdrawn.count)].map { "Slot/\($0.id)" }
-            for appointment in try await fhir.searchAll("Appointment", [("slot", chunk.joined(separator: ","))], tenant: tenant) {
+        for chunk in withdrawn.chunks(of: 100) {
+            let slots = chunk.map { "Slot/\($0.id)" }
+            for appointment in try await fhir.searchAll("Appointment", [("slot", slots.joined(separator: ","))], tenant: tenant) {
                 for reference in try appointment.json()["slot"]?.arrayValue ?? [] {
                     if let id = Self.id(of: reference["reference"]?.stringValue, type: "Slot") { named.insert(id) }
                 }

@@ -87,7 +87,7 @@ extension FHIRStore {
             hash = AuditTrail.link(hash, digest)
             rows.append("(\(bind: tenant), \(bind: seq), \(bind: event.id), \(bind: digest), \(bind: hash))")
         }
-        for chunk in rows.chunked(500) {
+        for chunk in rows.chunks(of: 500) {
             try await database.raw("INSERT INTO audit_chain (tenant_id, seq, event_id, digest, hash) VALUES " + Array(chunk).joined(separator: ", ")).run()
         }
         try await database.raw("UPDATE audit_heads SET seq = \(bind: seq), hash = \(bind: hash) WHERE tenant_id = \(bind: tenant)").run()

@@ -8,11 +8,11 @@ extension FHIRStore {
     func patients(of rids: [Int64], on database: any SQLDatabase) async throws -> [String] {
         guard !rids.isEmpty else { return [] }
         var patients: Set<String> = []
-        for chunk in Array(Set(rids)).chunked(500) {
+        for chunk in Array(Set(rids)).chunks(of: 500) {
             // `compartment_type || ''` keeps SQLite on the rid index: on the type column it would
             // walk every patient compartment row (found by profiling audited reads).
             let rows = try await database.raw(
-                "SELECT compartment_id FROM fhir_compartments WHERE rid IN (\(binds: chunk.asBinds)) AND compartment_type || '' = 'Patient'"
+                "SELECT compartment_id FROM fhir_compartments WHERE rid IN (\(binds: chunk)) AND compartment_type || '' = 'Patient'"
             ).all()
             for row in rows { patients.insert(try row.decode(column: "compartment_id", as: String.self)) }
         }

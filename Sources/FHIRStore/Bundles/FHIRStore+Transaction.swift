@@ -231,7 +231,7 @@ extension FHIRStore {
         guard workers > 1 else {
             return items.map { ($0.index, prepare($0.resource, type: $0.type, id: $0.id, version: 1, lastUpdated: lastUpdated)) }
         }
-        let chunks = Array(items.enumerated()).chunked((items.count + workers - 1) / workers)
+        let chunks = Array(items.enumerated()).chunks(of: (items.count + workers - 1) / workers)
         var prepared = [(index: Int, write: PreparedWrite)?](repeating: nil, count: items.count)
         await withTaskGroup(of: [(Int, Int, PreparedWrite)].self) { group in
             for chunk in chunks {

@@ -8,8 +8,7 @@ extension FHIRStore {
         let unique = Array(Set(ids)).sorted()
         guard !unique.isEmpty else { return [:] }
         var names: [String: String] = [:]
-        for start in stride(from: 0, to: unique.count, by: 200) {
-            let chunk = unique[start..<min(start + 200, unique.count)]
+        for chunk in unique.chunks(of: 200) {
             var query = try SearchQuery.parse(resourceType: type, parameters: [("_id", chunk.joined(separator: ",")), ("_count", "1000")])
             query.total = TotalMode.none
             for match in try await search(query, as: .system(tenant)).matches {

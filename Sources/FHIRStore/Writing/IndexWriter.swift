@@ -1,3 +1,4 @@
+import Core
 import FHIR
 import SQLKit
 
@@ -21,7 +22,7 @@ extension FHIRStore {
         for (table, values) in rows.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             let width = values[0].count
             let perStatement = max(1, Self.bindsPerStatement / width)
-            for chunk in values.chunked(perStatement) {
+            for chunk in values.chunks(of: perStatement) {
                 var insert: SQLQueryString = "INSERT INTO \(unsafeRaw: table.name) (\(unsafeRaw: table.columns)) VALUES "
                 insert += chunk.map { SQLQueryString("(\(binds: $0))") }.joined(separator: ", ")
                 try await database.raw(insert).run()

@@ -76,7 +76,7 @@ extension FHIRStore {
         guard !writes.isEmpty else { return [] }
         for write in writes { try await authorize(write, in: context) }
         var rids: [String: Int64] = [:]
-        for chunk in writes.chunked(500) {
+        for chunk in writes.chunks(of: 500) {
             var insert = SQLQueryString(
                 "INSERT INTO fhir_resources (tenant_id, resource_type, id, version, last_updated, deleted, index_tables) VALUES ")
             insert += chunk.map {
@@ -148,7 +148,7 @@ extension FHIRStore {
                 (\(bind: rid), \(bind: context.tenant.rawValue), \(bind: write.type), \(bind: write.id), \(bind: write.version), \(bind: write.lastUpdated), \(bind: method), \(bind: false), \(bind: key.id), \(bind: sealed))
                 """)
         }
-        for chunk in rows.chunked(500) {
+        for chunk in rows.chunks(of: 500) {
             var insert = SQLQueryString(
                 "INSERT INTO fhir_versions (rid, tenant_id, resource_type, id, version, last_updated, method, deleted, key_id, body) VALUES ")
             insert += Array(chunk).joined(separator: ", ")

@@ -55,14 +55,18 @@ extension ImagingService {
             for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
             return
         }
-        // Sorted keys: the same agent must give the same text (it is part of the owed row's key).
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let agentJSON = String(decoding: try encoder.encode(agent), as: UTF8.self)
-        let item = StoreRows(pending: pending, agent: agentJSON, writes: inside)
+        let item = StoreRows(pending: pending, agent: try Self.owedAgent(agent), writes: inside)
         try await storeCommits.submit(item, tenant: tenant) { items, tenant in
             await self.indexTogether(items, tenant: tenant, now: now)
         }.get()
+    }
+
+    /// The agent as the owed audit rows name it (`dicom_audit_pending.agent`). Sorted keys: the
+    /// same agent must give the same text, as it is part of the row's key.
+    static func owedAgent(_ agent: AuditAgent) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(agent), as: UTF8.self)
     }
 
     /// What one store (a STOW-RS request, a C-STORE) gives the index: its rows, its agent (whose

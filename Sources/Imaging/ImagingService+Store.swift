@@ -261,7 +261,9 @@ public struct StoreBatch: Sendable {
                 service.logger.error("writing a DICOM instance's file failed", metadata: ["sop": "\(write.sop)", "error": "\(String(reflecting: error))"])
                 guard let position = pending.firstIndex(where: { $0.index.sopUID == write.sop }) else { continue }
                 let instance = pending.remove(at: position)
-                failed.append(ImagingService.Unflushed(sop: write.sop, study: instance.index.studyUID, series: instance.index.seriesUID, token: write.token))
+                failed.append(ImagingService.Unflushed(
+                    sop: write.sop, study: instance.index.studyUID, series: instance.index.seriesUID, token: write.token,
+                    agent: target.caller.agent.flatMap { try? ImagingService.owedAgent($0) }))
                 result.stored.removeAll { $0.sopInstance == write.sop }
                 result.failed.append(FailedInstance(
                     sopClass: instance.index.sopClass, sopInstance: instance.index.sopUID, reason: FailedInstance.processingFailure,

@@ -67,11 +67,15 @@ extension ImagingService {
         var study: String
         var series: String
         var token: Int64
+        /// The agent whose owed "Instances Transferred" row counted it (`owedAgent`); nil when
+        /// not known (a restart's check) or not audited (the server's own work).
+        var agent: String? = nil
     }
 
     /// Instances whose rows committed but whose file could not be flushed (or proved missing or
     /// altered after a restart): marked deleted again, with their marks, so that the sender's
-    /// next try stores them anew. False when that failed (the marks stay for the sweep).
+    /// next try stores them anew, and taken out of the audit record their agent still owes.
+    /// False when that failed (the marks stay for the sweep).
     @discardableResult
     func dropUnflushed(_ instances: [Unflushed], tenant: TenantID) async -> Bool {
         let now = now()
@@ -84,6 +88,20 @@ extension ImagingService {
                         on: database)
                 }
                 try await self.deleteMarks(instances.map(\.token), tenant: tenant, on: database)
+                let owed = Dictionary(grouping: instances.compactMap { instance in instance.agent.map { OwedAudit(study: instance.study, agent: $0) } }) { $0 }
+                for (key, dropped) in owed.sorted(by: { ($0.key.study, $0.key.agent) < ($1.key.study, $1.key.agent) }) {
+                    // Still owed (not yet written): the record will not name them. Written
+                    // meanwhile, it names them; the drop is logged below.
+                    try await database.raw(
+                        """
+                        UPDATE dicom_audit_pending SET instances = instances - \(bind: dropped.count)
+                        WHERE tenant_id = \(bind: tenant.rawValue) AND study_uid = \(bind: key.study) AND agent = \(bind: key.agent)
+                        """
+                    ).run()
+                }
+                if !owed.isEmpty {
+                    try await database.raw("DELETE FROM dicom_audit_pending WHERE tenant_id = \(bind: tenant.rawValue) AND instances <= 0").run()
+                }
             }
         } catch {
             // The marks stay: the sweep tries again.

@@ -165,6 +165,26 @@ final class FlushingBlobStore: BlobStore {
         }
     }
 
+    /// An instance dropped after its commit is taken out of the "Instances Transferred" record
+    /// its sender's agent still owes: the record names what the archive kept.
+    @Test func aDroppedInstanceIsNotCountedInTheAuditRecordItsAgentOwes() async throws {
+        try await Self.withFlushingArchive { platform, tenant, imaging, blobs in
+            let study = "1.2.826.0.1.3680043.10.1452.98.4"
+            let (series, files) = Self.instances(study: study, count: 3)
+            blobs.failing.withLock { $0 = ["patients/unmatched/studies/\(study)/series/\(series)/\(series).2.dcm"] }
+            let agent = AuditAgent(account: "modality.ct1", who: nil, role: "radiotherapy-technologist", address: "127.0.0.1")
+            let caller = Caller(tenant: tenant, read: .everything, write: .everything, agent: agent)
+            // Deferred, as in an association: the record stays owed until the association ends.
+            let result = await imaging.store(files, target: StoreTarget(caller: caller, deferred: true))
+            #expect(result.failed.map(\.sopInstance) == ["\(series).2"])
+            let owed = try await platform.fhir.database.read { database in
+                try await database.raw("SELECT SUM(instances) AS n FROM dicom_audit_pending WHERE study_uid = \(bind: study)").first()?
+                    .decode(column: "n", as: Int?.self)
+            }
+            #expect(owed == 2, "the two instances kept, not the three received")
+        }
+    }
+
     /// A power loss after the commits but before the files' flushes: the marks remain, and the
     /// restart's check drops the instances whose file is missing or altered, keeping the rest.
     @Test func aRestartDropsTheMarkedInstancesWhoseFileDidNotReachTheDisk() async throws {

@@ -53,13 +53,28 @@ public enum BlobStoreError: Error, Sendable, Equatable, CustomStringConvertible 
 /// `_` and `/`, with no empty, `.` or `..` segment.
 public enum BlobKey {
     public static func isValid(_ key: String) -> Bool {
-        let allowed = key.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
+        // One pass over the bytes (every blob read and write checks its key): each segment
+        // between slashes is non-empty, is not "." or "..", and uses the allowed bytes.
+        var segmentLength = 0
+        var segmentIsDots = true
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "/"):
+                guard segmentLength > 0, !(segmentIsDots && segmentLength <= 2) else { return false }
+                segmentLength = 0
+                segmentIsDots = true
+                continue
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"):
+                segmentIsDots = false
+            case UInt8(ascii: "."):
+                break
+            default:
+                return false
+            }
+            segmentLength += 1
         }
-        return allowed && !key.isEmpty && !key.hasPrefix("/") && !key.hasSuffix("/")
-            && !key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == ".." || $0 == "." })
+        return segmentLength > 0 && !(segmentIsDots && segmentLength <= 2)
     }
 }
 

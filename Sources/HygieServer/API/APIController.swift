@@ -206,8 +206,7 @@ struct APIController {
     func authenticate(
         _ request: Request, _ context: AppRequestContext, allowPendingPassword: Bool = false, allowPendingTOTP: Bool? = nil
     ) async throws -> Account {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            let (account, _) = try await identity.authenticate(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        guard let token = request.bearerToken, let (account, _) = try await identity.authenticate(accessToken: token)
         else { throw IdentityError.unauthenticated }
         if account.mustChangePassword, !allowPendingPassword { throw IdentityError.passwordChangeRequired }
         if !(allowPendingTOTP ?? allowPendingPassword), try await identity.mustEnrolTOTP(account) { throw IdentityError.totpEnrolmentRequired }

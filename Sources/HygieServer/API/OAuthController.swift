@@ -25,8 +25,7 @@ struct OAuthController {
         }
         for method in [HTTPRequest.Method.get, .post] {
             router.on("/oauth2/userinfo", method: method) { request, _ in
-                guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-                    let info = try await identity.userinfo(accessToken: String(header.dropFirst(7)))
+                guard let token = request.bearerToken, let info = try await identity.userinfo(accessToken: token)
                 else {
                     return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
                 }

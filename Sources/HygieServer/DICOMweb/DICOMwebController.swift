@@ -55,8 +55,7 @@ struct DICOMwebController {
 
     /// The caller, and for a viewer session the one study it opens (read-only).
     func authenticate(_ request: Request, _ context: AppRequestContext) async throws -> (Caller, viewerStudy: String?) {
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        if let token = request.bearerToken {
             if token.hasPrefix(ImagingService.viewerTokenPrefix) {
                 guard let grant = try await imaging.viewerGrant(token: token, tenant: tenant),
                       let account = try await identity.account(AccountID(grant.account), tenant: tenant), account.active, !account.mustChangePassword

@@ -30,9 +30,7 @@ struct FHIRController {
     /// The caller behind the Bearer token, with the grants of its role and scopes. Only
     /// `/fhir/metadata` answers without one (SMART App Launch §2.1: discovery is public).
     func authenticate(_ request: Request, _ context: AppRequestContext) async throws -> Caller {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            let (principal, account) = try await identity.principal(
-                accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), address: context.remoteAddress)
+        guard let token = request.bearerToken, let (principal, account) = try await identity.principal(accessToken: token, address: context.remoteAddress)
         else {
             throw FHIRError(
                 status: 401, issues: [OutcomeIssue(.error, .login, "Sign in first: this needs a valid Bearer access token.")],

@@ -58,8 +58,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var keys: [(key: String, limit: Int)] = [("address:" + (context.remoteAddress ?? "unknown"), perAddress)]
-        if perAccount > 0, let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            let subject = signer.verify(String(header.dropFirst(7)))?["sub"]?.stringValue
+        if perAccount > 0, let token = request.bearerToken, let subject = signer.verify(token)?["sub"]?.stringValue
         {
             keys.append(("account:" + subject, perAccount))
         }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Splits a multipart/related body (RFC 2387, as STOW-RS sends it, PS3.18 §8.6.1.2) into its
@@ -21,9 +22,9 @@ struct MultipartRelatedReader {
     /// The boundary parameter of a Content-Type header.
     static func boundary(_ contentType: String) -> String? {
         for parameter in contentType.split(separator: ";").dropFirst() {
-            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingASCII() }
             if pair.count == 2, pair[0].lowercased() == "boundary" {
-                return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                return String(pair[1].trimmingASCII("\""))
             }
         }
         return nil
@@ -38,7 +39,7 @@ struct MultipartRelatedReader {
         if !started {
             // The first delimiter may open the body without the leading CRLF.
             let opening = Array(delimiter.dropFirst(2))
-            guard let start = Self.find(opening, in: buffer, from: 0) else {
+            guard let start = Self.find(opening, in: buffer[...], from: 0) else {
                 if buffer.count > 4096 { throw MultipartError.noBoundary }
                 return []
             }
@@ -53,7 +54,7 @@ struct MultipartRelatedReader {
                 finished = true
                 break
             }
-            guard let end = Self.find(delimiter, in: buffer, from: max(searchFrom, 0)) else {
+            guard let end = Self.find(delimiter, in: buffer[...], from: max(searchFrom, 0)) else {
                 searchFrom = max(0, buffer.count - delimiter.count)
                 break
             }
@@ -74,32 +75,34 @@ struct MultipartRelatedReader {
         if raw[start...].starts(with: [13, 10]) {
             return Part(headers: headers, body: Array(raw[(start + 2)...]))
         }
-        guard let headerEnd = find(separator, in: Array(raw[start...]), from: 0) else { throw MultipartError.malformedPart }
+        guard let headerEnd = find(separator, in: raw[start...], from: 0) else { throw MultipartError.malformedPart }
         let headerText = String(decoding: raw[start..<(start + headerEnd)], as: UTF8.self)
         for line in headerText.split(separator: "\r\n") {
             let pair = line.split(separator: ":", maxSplits: 1)
-            if pair.count == 2 { headers[pair[0].trimmingCharacters(in: .whitespaces).lowercased()] = pair[1].trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2 { headers[pair[0].trimmingASCII().lowercased()] = String(pair[1].trimmingASCII()) }
         }
         return Part(headers: headers, body: Array(raw[(start + headerEnd + 4)...]))
     }
 
-    static func find<C: RandomAccessCollection<UInt8>>(_ needle: [UInt8], in haystack: C, from offset: Int) -> Int? where C.Index == Int {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        let base = haystack.startIndex
-        var index = offset
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[base + index] == first {
-                var matched = true
-                for k in 1..<needle.count where haystack[base + index + k] != needle[k] {
-                    matched = false
-                    break
+    /// The offset of `needle` in `haystack` at or after `offset`. Parts are whole DICOM files:
+    /// memchr finds each candidate first byte and memcmp checks it, where a byte-by-byte loop
+    /// took an eighth of a 512 KB STOW request's CPU.
+    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, from offset: Int) -> Int? {
+        guard let first = needle.first, offset >= 0, haystack.count - offset >= needle.count else { return nil }
+        return haystack.withUnsafeBytes { hay in
+            needle.withUnsafeBytes { pin -> Int? in
+                guard let base = hay.baseAddress else { return nil }
+                var position = offset
+                let last = hay.count - pin.count
+                while position <= last {
+                    guard let hit = memchr(base + position, Int32(first), last - position + 1) else { return nil }
+                    let candidate = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + candidate, pin.baseAddress!, pin.count) == 0 { return candidate }
+                    position = candidate + 1
                 }
-                if matched { return index }
+                return nil
             }
-            index += 1
         }
-        return nil
     }
 }
 

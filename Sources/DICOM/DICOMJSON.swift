@@ -76,6 +76,10 @@ public enum DICOMJSON {
                 }
                 return
             }
+            if vr.isString, let values = asciiValues(bytes, vr: vr) {
+                writeASCII(values, vr: vr, into: &output)
+                return
+            }
             switch vr {
             case .PN:
                 open()
@@ -129,6 +133,49 @@ public enum DICOMJSON {
         }
     }
 
+    /// The values of a string element whose bytes are all ASCII (without ESC), split and
+    /// trimmed as `DataSet.strings` does, or nil for other bytes. Every character set reads
+    /// such bytes as ASCII, so they are written as they are: most values of most files, at
+    /// store time (each instance's metadata is encoded once) without a String per value.
+    static func asciiValues(_ bytes: [UInt8], vr: VR) -> [ArraySlice<UInt8>]? {
+        guard bytes.allSatisfy({ $0 < 0x80 && $0 != 0x1B }) else { return nil }
+        let values = vr.isSingleValuedText ? [bytes[...]] : bytes.split(separator: UInt8(ascii: "\\"), omittingEmptySubsequences: false)
+        return values.map { value in
+            var start = value.startIndex, end = value.endIndex
+            while end > start, value[end - 1] == UInt8(ascii: " ") || value[end - 1] == 0 { end -= 1 }
+            while !vr.isSingleValuedText, start < end, value[start] == UInt8(ascii: " ") { start += 1 }
+            return value[start..<end]
+        }
+    }
+
+    /// The `Value` member of `asciiValues`, as `writeValue` writes decoded strings.
+    private static func writeASCII(_ values: [ArraySlice<UInt8>], vr: VR, into output: inout [UInt8]) {
+        output.append(contentsOf: ",\"Value\":[".utf8)
+        for (index, value) in values.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            switch vr {
+            case .PN:
+                if value.isEmpty { output.append(contentsOf: "null".utf8); continue }
+                let groups = value.split(separator: UInt8(ascii: "="), omittingEmptySubsequences: false)
+                output.append(UInt8(ascii: "{"))
+                var wrote = false
+                for (key, group) in zip(["Alphabetic", "Ideographic", "Phonetic"], groups) where !group.isEmpty {
+                    if wrote { output.append(UInt8(ascii: ",")) }
+                    wrote = true
+                    appendString(key.utf8, into: &output)
+                    output.append(UInt8(ascii: ":"))
+                    appendString(group, into: &output)
+                }
+                output.append(UInt8(ascii: "}"))
+            case .IS, .DS:
+                output.append(contentsOf: jsonNumber(String(decoding: value, as: UTF8.self)).utf8)
+            default:
+                if value.isEmpty { output.append(contentsOf: "null".utf8) } else { appendString(value, into: &output) }
+            }
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
     private static func writeKey(_ key: String, string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: ","))
         appendString(key, into: &output)
@@ -177,8 +224,13 @@ public enum DICOMJSON {
     }
 
     static func appendString(_ text: String, into output: inout [UInt8]) {
+        appendString(text.utf8, into: &output)
+    }
+
+    /// UTF-8 bytes as a JSON string, escaped.
+    static func appendString(_ utf8: some Sequence<UInt8>, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])

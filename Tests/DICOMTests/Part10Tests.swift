@@ -105,6 +105,26 @@ struct SplitMix {
     #expect(back.sequence(.referencedSOPSequence).count == 2)
 }
 
+@Test func asciiValuesAreSplitTrimmedAndEscapedAsDecodedOnesAre() throws {
+    func element(_ group: UInt16, _ number: UInt16, _ vr: VR, _ text: String) -> DataElement {
+        DataElement(tag: Tag(group, number), vr: vr, value: .bytes(Array(text.utf8)))
+    }
+    let dataSet = DataSet(elements: [
+        element(0x0008, 0x0008, .CS, "ORIGINAL\\ PRIMARY \\AXIAL "),
+        element(0x0008, 0x1030, .LO, "A\\\\B\0"),
+        element(0x0010, 0x0010, .PN, "Doe^John==Phon\\\\=Ideo "),
+        element(0x0018, 0x0050, .DS, " 1.50\\-2 \\.5"),
+        element(0x0020, 0x0013, .IS, "007 "),
+        element(0x0020, 0x4000, .LT, "  a \\ \"b\"\t "),
+    ])
+    let json = String(decoding: DICOMJSON.encode(dataSet), as: UTF8.self)
+    #expect(json == #"{"00080008":{"vr":"CS","Value":["ORIGINAL","PRIMARY","AXIAL"]},"#
+        + #""00081030":{"vr":"LO","Value":["A",null,"B"]},"#
+        + #""00100010":{"vr":"PN","Value":[{"Alphabetic":"Doe^John","Phonetic":"Phon"},null,{"Ideographic":"Ideo"}]},"#
+        + #""00180050":{"vr":"DS","Value":[1.50,-2,0.5]},"00200013":{"vr":"IS","Value":[7]},"#
+        + #""00204000":{"vr":"LT","Value":["  a \\ \"b\"\t"]}}"#)
+}
+
 @Test func grayscaleRenderingAppliesTheWindow() throws {
     let image = try Renderer.render(sampleDataSet(), syntax: .explicitVRLittleEndian, frame: 0, options: .init(window: (2048, 4096)))
     #expect(image.width == 2 && image.channels == 1)

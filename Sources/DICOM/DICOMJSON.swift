@@ -76,36 +76,13 @@ public enum DICOMJSON {
                 }
                 return
             }
-            if vr.isString, let values = asciiValues(bytes, vr: vr) {
-                writeASCII(values, vr: vr, into: &output)
+            if vr.isString {
+                // ASCII values as they are; others decoded in the data set's character set.
+                let values = asciiValues(bytes, vr: vr) ?? dataSet.strings(element.tag).map { Array($0.utf8)[...] }
+                writeText(values, vr: vr, into: &output)
                 return
             }
             switch vr {
-            case .PN:
-                open()
-                for (index, name) in dataSet.strings(element.tag).enumerated() {
-                    if index > 0 { output.append(UInt8(ascii: ",")) }
-                    if name.isEmpty { output.append(contentsOf: "null".utf8); continue }
-                    let groups = name.split(separator: "=", omittingEmptySubsequences: false)
-                    output.append(UInt8(ascii: "{"))
-                    var wrote = false
-                    for (key, group) in zip(["Alphabetic", "Ideographic", "Phonetic"], groups) where !group.isEmpty {
-                        if wrote { output.append(UInt8(ascii: ",")) }
-                        wrote = true
-                        appendString(key, into: &output)
-                        output.append(UInt8(ascii: ":"))
-                        appendString(String(group), into: &output)
-                    }
-                    output.append(UInt8(ascii: "}"))
-                }
-                close()
-            case .IS, .DS:
-                open()
-                for (index, text) in dataSet.strings(element.tag).enumerated() {
-                    if index > 0 { output.append(UInt8(ascii: ",")) }
-                    output.append(contentsOf: jsonNumber(text).utf8)
-                }
-                close()
             case .AT:
                 open()
                 for index in stride(from: 0, to: bytes.count - 3, by: 4) {
@@ -123,11 +100,8 @@ public enum DICOMJSON {
                 output.append(contentsOf: dataSet.doubles(element.tag).map(jsonDouble).joined(separator: ",").utf8)
                 close()
             default:
+                // Any other VR: no value the JSON model can carry.
                 open()
-                for (index, text) in dataSet.strings(element.tag).enumerated() {
-                    if index > 0 { output.append(UInt8(ascii: ",")) }
-                    if text.isEmpty { output.append(contentsOf: "null".utf8) } else { appendString(text, into: &output) }
-                }
                 close()
             }
         }
@@ -148,8 +122,9 @@ public enum DICOMJSON {
         }
     }
 
-    /// The `Value` member of `asciiValues`, as `writeValue` writes decoded strings.
-    private static func writeASCII(_ values: [ArraySlice<UInt8>], vr: VR, into output: inout [UInt8]) {
+    /// The `Value` member of a string element from its values' UTF-8 bytes: person names as
+    /// objects of their component groups, IS/DS as JSON numbers, empty values as null.
+    private static func writeText(_ values: [ArraySlice<UInt8>], vr: VR, into output: inout [UInt8]) {
         output.append(contentsOf: ",\"Value\":[".utf8)
         for (index, value) in values.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }

@@ -14,8 +14,20 @@ public struct DataSetWriter {
     mutating func writeUInt32(_ value: UInt32) { bytes.appendLE(value) }
     mutating func writeTag(_ tag: Tag) { writeUInt16(tag.group); writeUInt16(tag.element) }
 
+    /// Writes a data set without its group lengths (optional, PS3.5 §7.2) and without file
+    /// meta elements: those belong in a Part 10 file's header only (PS3.10 §7.1), where `part10`
+    /// writes them, and never in a data set sent over DIMSE (PS3.7 §6.3.1). A file whose data
+    /// set carried some was otherwise written with them at the start of its body, where a
+    /// reader takes them for the header.
     public mutating func write(_ dataSet: DataSet) {
-        for element in dataSet.elements where !element.tag.isGroupLength || element.tag.group == 0x0002 {
+        for element in dataSet.elements where !element.tag.isGroupLength && element.tag.group != 0x0002 {
+            write(element)
+        }
+    }
+
+    /// Writes the file meta information group (PS3.10 §7.1) but its group length.
+    mutating func writeMeta(_ meta: DataSet) {
+        for element in meta.elements where !element.tag.isGroupLength && element.tag.group == 0x0002 {
             write(element)
         }
     }
@@ -106,9 +118,8 @@ extension DICOMFile {
     public static func part10(meta: DataSet, syntax: TransferSyntax, body: [UInt8]) -> [UInt8] {
         var meta = meta
         meta.set(.transferSyntaxUID, .UI, syntax.uid)
-        meta[.fileMetaInformationGroupLength] = nil
         var metaWriter = DataSetWriter(explicitVR: true)
-        metaWriter.write(meta)
+        metaWriter.writeMeta(meta)
         var output = [UInt8](repeating: 0, count: 128)
         output.reserveCapacity(144 + metaWriter.bytes.count + body.count)
         output.append(contentsOf: Array("DICM".utf8))

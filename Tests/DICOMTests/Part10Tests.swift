@@ -38,6 +38,25 @@ func aWrittenFileReadsBackWithTheSameValues(syntax: TransferSyntax) throws {
     #expect(read.dataSet[.pixelData]?.bytes == original[.pixelData]?.bytes)
 }
 
+/// File meta elements found in a data set's body (a bare data set that lists them, a writer
+/// that put them there) are not written into the body again: a reader would take them for the
+/// file's header, and the implicit VR body that follows them for truncated (found by Fuzz/run).
+@Test(arguments: [TransferSyntax.implicitVRLittleEndian, .explicitVRLittleEndian])
+func fileMetaElementsInADataSetAreNotWrittenIntoItsBody(syntax: TransferSyntax) throws {
+    var dataSet = sampleDataSet()
+    dataSet.set(.transferSyntaxUID, .UI, TransferSyntax.explicitVRBigEndian.uid)
+    dataSet.set(.mediaStorageSOPInstanceUID, .UI, "9.9.9")
+    let file = DICOMFile(meta: DICOMFile.makeMeta(for: dataSet, syntax: syntax), dataSet: dataSet, transferSyntax: syntax)
+    let read = try DICOMFile.read(file.serialized())
+    #expect(read.transferSyntax == syntax)
+    #expect(read.meta.string(.mediaStorageSOPInstanceUID) == "1.2.3.4.5.6")
+    #expect(read.dataSet.string(.patientName) == "Müller^Zoé")
+    #expect(!read.dataSet.elements.contains { $0.tag.group == 0x0002 })
+    var writer = DataSetWriter(explicitVR: false)
+    writer.write(dataSet)
+    #expect(try DICOMFile.readDataSet(writer.bytes, syntax: .implicitVRLittleEndian)[.transferSyntaxUID] == nil)
+}
+
 @Test func aTruncatedFileIsRejectedWithAReason() throws {
     let original = sampleDataSet()
     let bytes = DICOMFile(meta: DICOMFile.makeMeta(for: original, syntax: .explicitVRLittleEndian), dataSet: original,

@@ -64,8 +64,18 @@ extension DICOMJSON {
             case .FL, .FD:
                 var bytes: [UInt8] = []
                 for value in values {
-                    guard let number = value as? NSNumber else { throw invalid("a value is not a number") }
-                    if vr == .FL { bytes.appendLE(Float(number.doubleValue).bitPattern) } else { bytes.appendLE(number.doubleValue.bitPattern) }
+                    // JSON has no NaN nor infinity: the writer gives null for them (`jsonDouble`),
+                    // read back as NaN so that one such value in an instance (private tags carry
+                    // them) does not make its whole metadata unreadable.
+                    let double: Double
+                    if value is NSNull {
+                        double = .nan
+                    } else if let number = value as? NSNumber {
+                        double = number.doubleValue
+                    } else {
+                        throw invalid("a value is not a number")
+                    }
+                    if vr == .FL { bytes.appendLE(Float(double).bitPattern) } else { bytes.appendLE(double.bitPattern) }
                 }
                 dataSet[tag] = DataElement(tag: tag, vr: vr, value: .bytes(bytes))
             case .AT:

@@ -81,4 +81,32 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrites, before the store closes
         }
     }
+    /// JSON has no NaN: an instance whose float attribute holds one (private tags of some
+    /// modalities do) keeps answering searches that read its metadata, NaN read back as NaN.
+    @Test func aFloatThatIsNotANumberDoesNotBreakSearchesThatReadTheMetadata() async throws {
+        try await withPlatforms(count: 1) { platforms, configuration in
+            let platform = platforms[0]
+            let tenant = configuration.defaultTenant
+            let study = "1.2.826.0.1.3680043.10.1452.99.2"
+            let vendorFloat = Tag(0x0045, 0x1002)
+            let file = dicomInstance(study: study, patientID: "P-NAN") { dataSet in
+                dataSet.set(.modality, .CS, "CT")
+                var bytes: [UInt8] = []
+                for value in [Float(1.5), .nan] { bytes += withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init) }
+                dataSet[vendorFloat] = DataElement(tag: vendorFloat, vr: .FL, value: .bytes(bytes))
+            }
+            #expect(await platform.imaging.store([file], target: StoreTarget(caller: .system(tenant))).failed.isEmpty)
+            let query = try QIDOQuery(level: .instance, study: study, parameters: [("includefield", "all")])
+            let found = try await platform.imaging.search(query, caller: .system(tenant), retrieveBase: "")
+            #expect(found.count == 1)
+            guard case .bytes(let bytes)? = found.first?[vendorFloat]?.value, bytes.count == 8 else {
+                Issue.record("the float attribute is missing from the answer")
+                return
+            }
+            let values = [0, 4].map { Float(bitPattern: UInt32(bytes[$0]) | UInt32(bytes[$0 + 1]) << 8 | UInt32(bytes[$0 + 2]) << 16 | UInt32(bytes[$0 + 3]) << 24) }
+            #expect(values[0] == 1.5)
+            #expect(values[1].isNaN)
+            try await Task.sleep(for: .milliseconds(300))  // the scheduled ImagingStudy rewrite, before the store closes
+        }
+    }
 }

@@ -192,6 +192,19 @@ let package = Package(
             path: "Benchmarks/Sources/HygieBench",
             swiftSettings: strictSettings
         ),
+        // Fuzz targets (Fuzz/README.md): libFuzzer drives them when built by Fuzz/run; built as
+        // usual they replay the inputs they are given.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzPart10", dependencies: ["DICOM", "FuzzSupport"], path: "Fuzz/Part10", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "FuzzPDU",
+            dependencies: [
+                "DICOM", "DIMSE", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/PDU",
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: strictSettings),
         .testTarget(
             name: "DICOMTests",

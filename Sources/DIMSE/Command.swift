@@ -108,7 +108,7 @@ public struct Command: Sendable {
             + writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> Command {
+    package static func decode(_ bytes: [UInt8]) throws -> Command {
         Command(elements: try DICOMFile.readDataSet(bytes, syntax: .implicitVRLittleEndian))
     }
 }

@@ -248,7 +248,7 @@ extension PDU {
 
 extension PDU {
     /// Reads the PDU of `type` from its variable field.
-    static func decode(type: UInt8, body: inout ByteBuffer) throws -> PDU {
+    package static func decode(type: UInt8, body: inout ByteBuffer) throws -> PDU {
         switch type {
         case 0x01, 0x02:
             guard body.readableBytes >= 68, let version = body.readInteger(as: UInt16.self) else { throw PDUError("The association PDU is too short.") }
@@ -358,11 +358,13 @@ extension String {
 
 /// Splits the byte stream into PDUs; a PDU longer than `maximumLength` aborts the association
 /// (PS3.8 §9.3.1: the peer was told the limit for P-DATA; others are small).
-struct PDUDecoder: ByteToMessageDecoder {
-    typealias InboundOut = PDU
+package struct PDUDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = PDU
     let maximumLength: Int
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package init(maximumLength: Int) { self.maximumLength = maximumLength }
+
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard buffer.readableBytes >= 6,
               let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt32.self)
@@ -375,7 +377,7 @@ struct PDUDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
     }

@@ -4,11 +4,26 @@ import Logging
 import Storage
 import Synchronization
 
-/// A least-recently-used cache of byte values bounded by their total size: series metadata and
-/// rendered thumbnails, which are read far more often than they change.
+/// What a cache entry is: every entry belongs to one study of one tenant (a series' metadata,
+/// an instance's frames and renders), so that a change to the study drops all of its entries.
+struct StudyCacheKey: Hashable, Sendable {
+    var tenant: TenantID
+    var study: String
+    /// Which of the study's entries, its parts joined by "|".
+    var entry: String
+
+    init(tenant: TenantID, study: String, _ parts: String...) {
+        self.tenant = tenant
+        self.study = study
+        entry = parts.joined(separator: "|")
+    }
+}
+
+/// A least-recently-used cache of byte values bounded by their total size: series metadata,
+/// frames and rendered images, which are read far more often than they change.
 final class ByteCache: Sendable {
     private struct State {
-        var values: [String: (bytes: [UInt8], tick: UInt64)] = [:]
+        var values: [StudyCacheKey: (bytes: [UInt8], tick: UInt64)] = [:]
         var size = 0
         var tick: UInt64 = 0
     }
@@ -18,7 +33,7 @@ final class ByteCache: Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func get(_ key: String) -> [UInt8]? {
+    func get(_ key: StudyCacheKey) -> [UInt8]? {
         state.withLock { state in
             guard let entry = state.values[key] else { return nil }
             state.tick += 1
@@ -27,7 +42,7 @@ final class ByteCache: Sendable {
         }
     }
 
-    func set(_ key: String, _ bytes: [UInt8]) {
+    func set(_ key: StudyCacheKey, _ bytes: [UInt8]) {
         guard bytes.count <= capacity / 4 else { return }
         state.withLock { state in
             state.tick += 1
@@ -41,10 +56,10 @@ final class ByteCache: Sendable {
         }
     }
 
-    /// Drops every entry whose key starts with `prefix` (a study changed).
-    func invalidate(prefix: String) {
+    /// Drops every entry of the study (its instances changed).
+    func invalidate(study: String, tenant: TenantID) {
         state.withLock { state in
-            for key in state.values.keys where key.hasPrefix(prefix) {
+            for key in state.values.keys where key.study == study && key.tenant == tenant {
                 state.size -= state.values[key]?.bytes.count ?? 0
                 state.values[key] = nil
             }

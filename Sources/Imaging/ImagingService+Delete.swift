@@ -33,7 +33,7 @@ extension ImagingService {
         _ = try await fhir.transaction(HygieResources.transaction([]), as: .system(tenant), audit: records) { database in
             try await self.markDeleted(sops: sops, series: seriesUIDs, study: study, tenant: tenant, now: now, on: database)
         }
-        cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|")
+        cache.invalidate(study: study, tenant: tenant)
         await syncImagingStudies([study], tenant: tenant)
     }
 

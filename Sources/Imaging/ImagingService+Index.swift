@@ -52,7 +52,7 @@ extension ImagingService {
                 return try await self.markUnflushed(inside, tenant: tenant, now: now, on: database)
             }
             forget(cleared, tenant: tenant)
-            for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+            for study in Set(pending.map(\.index.studyUID)) { cache.invalidate(study: study, tenant: tenant) }
             return
         }
         let item = StoreRows(pending: pending, agent: try Self.owedAgent(agent), writes: inside)
@@ -111,7 +111,7 @@ extension ImagingService {
                 return try await self.markUnflushed(items.flatMap(\.writes), tenant: tenant, now: now, on: database)
             }
             forget(cleared, tenant: tenant)
-            for study in Set(items.flatMap { $0.pending.map(\.index.studyUID) }) { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+            for study in Set(items.flatMap { $0.pending.map(\.index.studyUID) }) { cache.invalidate(study: study, tenant: tenant) }
         }
         if items.count > 1 {
             do {

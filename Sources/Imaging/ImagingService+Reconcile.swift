@@ -53,7 +53,7 @@ extension ImagingService {
                 """
             ).run()
         }
-        cache.invalidate(prefix: "\(t)|\(study)|")
+        cache.invalidate(study: study, tenant: tenant)
         await syncImagingStudies([study], tenant: tenant)
     }
 }

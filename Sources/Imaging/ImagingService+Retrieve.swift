@@ -97,12 +97,13 @@ extension ImagingService {
     /// same ones again); the file is read and parsed only when one is missing.
     public func frames(_ location: InstanceLocation, numbers: [Int], asStored: Bool, tenant: TenantID) async throws -> [[UInt8]] {
         let syntax = TransferSyntax(uid: location.transferSyntax)
-        let prefix = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|frame|\(asStored ? "stored" : "native")|"
+        let encoding = asStored ? "stored" : "native"
         var parsedDataSet: DataSet?
         var frames: [[UInt8]] = []
         frames.reserveCapacity(numbers.count)
         for number in numbers {
-            if let cached = cache.get(prefix + String(number)) {
+            let key = StudyCacheKey(tenant: tenant, study: location.study, location.series, location.sop, "frame", encoding, String(number))
+            if let cached = cache.get(key) {
                 frames.append(cached)
                 continue
             }
@@ -111,7 +112,7 @@ extension ImagingService {
             let frame = asStored
                 ? try PixelData.storedFrame(dataSet, syntax: syntax, index: number - 1)
                 : try PixelData.nativeFrame(dataSet, syntax: syntax, index: number - 1)
-            cache.set(prefix + String(number), frame)
+            cache.set(key, frame)
             frames.append(frame)
         }
         return frames
@@ -123,7 +124,7 @@ extension ImagingService {
         var output: [UInt8] = [UInt8(ascii: "[")]
         var first = true
         for (series, members) in Dictionary(grouping: locations, by: \.series).sorted(by: { $0.key < $1.key }) {
-            let key = "\(tenant.rawValue)|\(members[0].study)|\(series)|metadata"
+            let key = StudyCacheKey(tenant: tenant, study: members[0].study, series, "metadata")
             var objects: [UInt8]
             let wholeSeries = try await seriesInstanceCount(series, tenant: tenant) == members.count
             if wholeSeries, let cached = cache.get(key) {
@@ -196,7 +197,7 @@ extension ImagingService {
     ) async throws -> [UInt8] {
         let window = options.window.map { "\($0.center),\($0.width)" } ?? "-"
         let viewport = options.viewport.map { "\($0.width)x\($0.height)" } ?? "-"
-        let key = "\(tenant.rawValue)|\(location.study)|\(location.series)|\(location.sop)|render|\(frame)|\(window)|\(viewport)|\(format)"
+        let key = StudyCacheKey(tenant: tenant, study: location.study, location.series, location.sop, "render", String(frame), window, viewport, "\(format)")
         if let cached = cache.get(key) { return cached }
         let file = try await parsed(location)
         let image = try Renderer.render(file.dataSet, syntax: file.transferSyntax, frame: frame, options: options)

@@ -109,7 +109,7 @@ extension ImagingService {
             return false
         }
         logger.error("DICOM instances dropped: their file did not reach the disk", metadata: ["instances": "\(instances.map(\.sop))"])
-        for study in studies.keys { cache.invalidate(prefix: "\(tenant.rawValue)|\(study)|") }
+        for study in studies.keys { cache.invalidate(study: study, tenant: tenant) }
         await syncImagingStudies(Set(studies.keys), tenant: tenant)
         return true
     }

@@ -29,13 +29,20 @@ public struct DIMSEServer: Sendable {
     public let provider: any DIMSEServiceProvider
     /// Seconds without any PDU before the association is dropped (the ARTIM timer, PS3.8 §9.1.5, generalised).
     public let idleTimeout: Int64
+    /// The largest data set a peer may send in one message; a larger one is read, dropped
+    /// and refused "out of resources" (`Association.refuseOversized`).
+    public let maximumDataSetLength: Int
     public let logger: Logger
 
-    public init(host: String, port: Int, provider: any DIMSEServiceProvider, idleTimeout: Int64 = 300, logger: Logger) {
+    public init(
+        host: String, port: Int, provider: any DIMSEServiceProvider, idleTimeout: Int64 = 300,
+        maximumDataSetLength: Int = DIMSE.maximumDataSetLength, logger: Logger
+    ) {
         self.host = host
         self.port = port
         self.provider = provider
         self.idleTimeout = idleTimeout
+        self.maximumDataSetLength = maximumDataSetLength
         self.logger = logger
     }
 
@@ -94,7 +101,8 @@ public struct DIMSEServer: Sendable {
                         implementationVersionName: DIMSE.implementationVersionName))))
                 let association = Association(
                     callingAE: request.callingAE, calledAE: request.calledAE, remoteAddress: remote, contexts: accepted,
-                    peerMaximumLength: request.userInformation.maximumLength, inbound: iterator, outbound: outbound)
+                    peerMaximumLength: request.userInformation.maximumLength, inbound: iterator, outbound: outbound,
+                    maximumDataSetLength: maximumDataSetLength)
                 do {
                     loop: while true {
                         switch try await association.receive() {
@@ -103,6 +111,11 @@ public struct DIMSEServer: Sendable {
                             await session.end()
                             try await association.acknowledgeRelease()
                             break loop
+                        case .message(let message) where message.oversized:
+                            logger.notice(
+                                "DICOM request refused: its data set is past the limit",
+                                metadata: ["calling_ae": "\(request.callingAE)", "limit": "\(maximumDataSetLength)"])
+                            try await association.refuseOversized(message)
                         case .message(let message):
                             try await session.handle(message, on: association)
                         }

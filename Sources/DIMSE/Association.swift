@@ -37,19 +37,27 @@ public final class Association {
     public let contexts: [UInt8: AcceptedContext]
     /// Largest PDU variable field the peer accepts; data are split to fit.
     let peerMaximumLength: Int
+    /// Largest data set taken in one message. Past it the rest of the data set is read and
+    /// dropped, and the message handed over `oversized`, so that a peer cannot make this side
+    /// hold more than that much of one message (PDUs are bounded, their number is not).
+    let maximumDataSetLength: Int
+    /// Command sets are a few hundred bytes; a longer one is a broken or hostile peer.
+    static let maximumCommandLength = 65_536
     var inbound: NIOAsyncChannelInboundStream<PDU>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<PDU>
     var nextMessageID: UInt16 = 1
 
     init(
         callingAE: String, calledAE: String, remoteAddress: String?, contexts: [UInt8: AcceptedContext], peerMaximumLength: UInt32,
-        inbound: NIOAsyncChannelInboundStream<PDU>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<PDU>
+        inbound: NIOAsyncChannelInboundStream<PDU>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<PDU>,
+        maximumDataSetLength: Int = DIMSE.maximumDataSetLength
     ) {
         self.callingAE = callingAE
         self.calledAE = calledAE
         self.remoteAddress = remoteAddress
         self.contexts = contexts
         self.peerMaximumLength = peerMaximumLength == 0 ? Int(DIMSE.maximumPDULength) : min(Int(peerMaximumLength), 1 << 24)
+        self.maximumDataSetLength = maximumDataSetLength
         self.inbound = inbound
         self.outbound = outbound
     }
@@ -74,10 +82,12 @@ public final class Association {
         case releaseRequested
     }
 
-    /// The next whole message (command, then its data set when it has one).
+    /// The next whole message (command, then its data set when it has one; a data set past
+    /// `maximumDataSetLength` is read to its end, dropped, and the message marked `oversized`).
     public func receive() async throws -> Received {
         var command: [UInt8] = []
         var data: [UInt8]?
+        var oversized = false
         var commandContext: UInt8?
         var parsed: Command?
         while true {
@@ -92,6 +102,9 @@ public final class Association {
                     if value.isCommand {
                         guard parsed == nil else { throw AssociationError.protocolViolation("a command fragment arrived after the command ended") }
                         commandContext = value.contextID
+                        guard command.count + bytes.readableBytes <= Self.maximumCommandLength else {
+                            throw AssociationError.protocolViolation("a command set is longer than \(Self.maximumCommandLength) bytes")
+                        }
                         command.append(contentsOf: bytes.readableBytesView)
                         if value.isLast {
                             let decoded = try Command.decode(command)
@@ -103,8 +116,14 @@ public final class Association {
                         guard let current = parsed, value.contextID == commandContext else {
                             throw AssociationError.protocolViolation("a data set fragment arrived without its command")
                         }
-                        data!.append(contentsOf: bytes.readableBytesView)
-                        if value.isLast { return .message(Message(contextID: value.contextID, command: current, dataSet: data)) }
+                        if !oversized, data!.count + bytes.readableBytes > maximumDataSetLength {
+                            oversized = true
+                            data = []
+                        }
+                        if !oversized { data!.append(contentsOf: bytes.readableBytesView) }
+                        if value.isLast {
+                            return .message(Message(contextID: value.contextID, command: current, dataSet: oversized ? nil : data, oversized: oversized))
+                        }
                     }
                 }
             case .releaseRequest:
@@ -135,6 +154,19 @@ public final class Association {
             } while offset < dataSet.count
         }
         try await outbound.write(contentsOf: pdus)
+    }
+
+    /// Answers a request whose data set was past `maximumDataSetLength` with "Refused: Out of
+    /// Resources" (PS3.4 §B.2.3 and §C.4.1.1.4: A700; C-MOVE and C-GET: A701) and the limit in
+    /// the error comment; the request never reaches the session.
+    public func refuseOversized(_ message: Message) async throws {
+        guard let field = message.command.field, let answer = CommandField(rawValue: field.rawValue | 0x8000) else { return }
+        var response = Command(answer, respondingTo: message.command.messageID, hasDataSet: false)
+        response.affectedSOPClass = message.command.affectedSOPClass ?? contexts[message.contextID]?.abstractSyntax
+        response.affectedSOPInstance = message.command.affectedSOPInstance
+        response.setStatus(field == .moveRequest || field == .getRequest ? Status.outOfResourcesMatches : Status.outOfResources)
+        response.errorComment = "Data set larger than \(maximumDataSetLength) bytes"
+        try await send(Message(contextID: message.contextID, command: response))
     }
 
     /// Answers the peer's release request (A-RELEASE-RP).

@@ -24,6 +24,10 @@ public enum Status {
     /// C-MOVE: move destination unknown.
     public static let moveDestinationUnknown: UInt16 = 0xA801
     public static let outOfResourcesSubOperations: UInt16 = 0xA702
+    /// Refused: out of resources (C-STORE, C-FIND).
+    public static let outOfResources: UInt16 = 0xA700
+    /// Refused: out of resources, unable to calculate the number of matches (C-MOVE, C-GET).
+    public static let outOfResourcesMatches: UInt16 = 0xA701
 
     public static func isPending(_ status: UInt16) -> Bool { status == 0xFF00 || status == 0xFF01 }
 
@@ -133,11 +137,15 @@ public struct Message: Sendable {
     public var contextID: UInt8
     public var command: Command
     public var dataSet: [UInt8]?
+    /// The data set was longer than the association takes in one message: it was read and
+    /// dropped (`dataSet` is nil), and the request is answered "out of resources".
+    public var oversized: Bool
 
-    public init(contextID: UInt8, command: Command, dataSet: [UInt8]? = nil) {
+    public init(contextID: UInt8, command: Command, dataSet: [UInt8]? = nil, oversized: Bool = false) {
         self.contextID = contextID
         self.command = command
         self.dataSet = dataSet
+        self.oversized = oversized
     }
 }
 

@@ -140,6 +140,9 @@ public enum DIMSE {
     public static let implementationVersionName = "HYGIE_1"
     /// What Hygie announces it can receive in one PDU.
     public static let maximumPDULength: UInt32 = 1 << 20
+    /// The largest data set taken in one message unless configured otherwise (see
+    /// `Association.maximumDataSetLength`).
+    public static let maximumDataSetLength = 1 << 30
 }
 
 // MARK: Encoding

@@ -83,7 +83,9 @@ public func buildApplication(
     })
     if let port = configuration.dicomPort {
         services.append(
-            DICOMNetworkService(server: DIMSEServer(host: configuration.host, port: port, provider: platform.dicomNode, logger: logger)))
+            DICOMNetworkService(server: DIMSEServer(
+                host: configuration.host, port: port, provider: platform.dicomNode,
+                maximumDataSetLength: platform.imaging.maximumInstanceSize, logger: logger)))
     }
     return Application(
         router: router,

@@ -63,27 +63,51 @@ import Testing
         func end() async {}
     }
 
-    @Test func anAssociationCarriesMessagesLargerThanAPDU() async throws {
-        let server = DIMSEServer(host: "127.0.0.1", port: 0, provider: EchoProvider(), logger: Logger(label: "dimse-test"))
+    static let contexts = DIMSEClient.contexts([SOPClass.verification, "1.2.840.10008.5.1.4.1.1.2"])
+
+    /// Runs an `EchoProvider` server on a free port for `body`.
+    func withEchoServer(maximumDataSetLength: Int = DIMSE.maximumDataSetLength, _ body: (RemoteNode) async throws -> Void) async throws {
+        let server = DIMSEServer(
+            host: "127.0.0.1", port: 0, provider: EchoProvider(), maximumDataSetLength: maximumDataSetLength, logger: Logger(label: "dimse-test"))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         try await withThrowingTaskGroup { group in
             group.addTask { try await server.run { continuation.yield($0) } }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
-            let node = RemoteNode(aeTitle: "HYGIE", host: "127.0.0.1", port: port)
-            let contexts = DIMSEClient.contexts([SOPClass.verification, "1.2.840.10008.5.1.4.1.1.2"])
-            let statuses = try await DIMSEClient.withAssociation(to: node, callingAE: "FRIEND", contexts: contexts) { association in
-                let echo = try await association.echo()
-                let store = try await association.store(
-                    dataSet: [UInt8](repeating: 7, count: 3_000_001), sopClass: "1.2.840.10008.5.1.4.1.1.2", sopInstance: "1.2.3",
-                    syntax: TransferSyntax.explicitVRLittleEndian.uid)
-                return [echo, store.status]
+            try await body(RemoteNode(aeTitle: "HYGIE", host: "127.0.0.1", port: port))
+            group.cancelAll()
+        }
+    }
+
+    func storeThreeMegabytes(over association: Association) async throws -> (status: UInt16, comment: String?) {
+        try await association.store(
+            dataSet: [UInt8](repeating: 7, count: 3_000_001), sopClass: "1.2.840.10008.5.1.4.1.1.2", sopInstance: "1.2.3",
+            syntax: TransferSyntax.explicitVRLittleEndian.uid)
+    }
+
+    @Test func anAssociationCarriesMessagesLargerThanAPDU() async throws {
+        try await withEchoServer { node in
+            let statuses = try await DIMSEClient.withAssociation(to: node, callingAE: "FRIEND", contexts: Self.contexts) { association in
+                [try await association.echo(), try await storeThreeMegabytes(over: association).status]
             }
             #expect(statuses == [Status.success, Status.success])
             await #expect(throws: AssociationError.self) {
-                try await DIMSEClient.withAssociation(to: node, callingAE: "STRANGER", contexts: contexts) { try await $0.echo() }
+                try await DIMSEClient.withAssociation(to: node, callingAE: "STRANGER", contexts: Self.contexts) { try await $0.echo() }
             }
-            group.cancelAll()
+        }
+    }
+
+    /// A peer cannot make the server hold more of one message than the limit (PDUs are
+    /// bounded, their number is not): a data set past it is read to its end and dropped, the
+    /// request is answered "out of resources" with the limit, and the association goes on.
+    @Test func aDataSetPastTheLimitIsRefusedAndTheAssociationGoesOn() async throws {
+        try await withEchoServer(maximumDataSetLength: 1_000_000) { node in
+            let (store, echo) = try await DIMSEClient.withAssociation(to: node, callingAE: "FRIEND", contexts: Self.contexts) { association in
+                (try await storeThreeMegabytes(over: association), try await association.echo())
+            }
+            #expect(store.status == Status.outOfResources)
+            #expect(store.comment == "Data set larger than 1000000 bytes")
+            #expect(echo == Status.success)
         }
     }
 

@@ -19,7 +19,9 @@ extension DICOMwebController {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maximumUploadSize {
             throw ServiceError(413, "too-large", "The upload is larger than \(maximumUploadSize) bytes.")
         }
-        var reader = MultipartRelatedReader(boundary: boundary)
+        // A part may hold one instance and its headers; a longer one is skipped and reported.
+        let partLimit = imaging.maximumInstanceSize + 65_536
+        var reader = MultipartRelatedReader(boundary: boundary, maximumPartLength: partLimit)
         var batch = imaging.startBatch(StoreTarget(caller: caller, study: study))
         var received = 0
         var failures: [FailedInstance] = []
@@ -28,6 +30,11 @@ extension DICOMwebController {
                 received += chunk.readableBytes
                 guard received <= maximumUploadSize else { throw ServiceError(413, "too-large", "The upload is larger than \(maximumUploadSize) bytes.") }
                 for part in try reader.feed(chunk.readableBytesView) {
+                    guard !part.oversized else {
+                        failures.append(FailedInstance(sopClass: nil, sopInstance: nil, reason: FailedInstance.outOfResources,
+                                                       message: "A part is larger than \(partLimit) bytes: the instance in it was not read."))
+                        continue
+                    }
                     let type = part.headers["content-type"]?.lowercased() ?? "application/dicom"
                     guard type.hasPrefix("application/dicom"), !type.hasPrefix("application/dicom+") else {
                         failures.append(FailedInstance(sopClass: nil, sopInstance: nil, reason: FailedInstance.cannotUnderstand,

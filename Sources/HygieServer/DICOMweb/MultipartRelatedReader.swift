@@ -2,21 +2,29 @@ import Core
 import Foundation
 
 /// Splits a multipart/related body (RFC 2387, as STOW-RS sends it, PS3.18 §8.6.1.2) into its
-/// parts as the bytes arrive, so that one part at a time is held in memory.
+/// parts as the bytes arrive, so that one part at a time is held in memory, and no more than
+/// `maximumPartLength` of it: the rest of a longer part is skipped up to the next delimiter
+/// and the part handed over `oversized`, without its bytes.
 struct MultipartRelatedReader {
     struct Part {
         var headers: [String: String]
         var body: [UInt8]
+        /// Longer than `maximumPartLength`: skipped, `headers` and `body` empty.
+        var oversized = false
     }
 
     let delimiter: [UInt8]
+    let maximumPartLength: Int
     private var buffer: [UInt8] = []
     private var started = false
     private var finished = false
     private var searchFrom = 0
+    /// The current part is past the limit: its bytes are dropped as they come.
+    private var skipping = false
 
-    init(boundary: String) {
+    init(boundary: String, maximumPartLength: Int = .max) {
         delimiter = Array("\r\n--\(boundary)".utf8)
+        self.maximumPartLength = maximumPartLength
     }
 
     /// The boundary parameter of a Content-Type header.
@@ -31,6 +39,9 @@ struct MultipartRelatedReader {
     }
 
     var isFinished: Bool { finished }
+
+    /// How many bytes the reader holds (at most about `maximumPartLength` and the last piece fed).
+    var held: Int { buffer.count }
 
     /// Adds bytes and returns the parts they complete.
     mutating func feed(_ bytes: some Sequence<UInt8>) throws -> [Part] {
@@ -50,15 +61,26 @@ struct MultipartRelatedReader {
         while !finished {
             // After a delimiter: "--" ends the body, else CRLF starts a part.
             guard buffer.count >= 2 else { break }
-            if buffer[0] == UInt8(ascii: "-"), buffer[1] == UInt8(ascii: "-") {
+            // (While a part is skipped the buffer holds its last bytes, not what follows a delimiter.)
+            if !skipping, buffer[0] == UInt8(ascii: "-"), buffer[1] == UInt8(ascii: "-") {
                 finished = true
                 break
             }
             guard let end = Self.find(delimiter, in: buffer[...], from: max(searchFrom, 0)) else {
+                if skipping || buffer.count > maximumPartLength {
+                    // Only what may begin the next delimiter is kept.
+                    skipping = true
+                    buffer.removeFirst(max(0, buffer.count - (delimiter.count - 1)))
+                }
                 searchFrom = max(0, buffer.count - delimiter.count)
                 break
             }
-            parts.append(try Self.part(buffer[0..<end]))
+            if skipping || end > maximumPartLength {
+                parts.append(Part(headers: [:], body: [], oversized: true))
+                skipping = false
+            } else {
+                parts.append(try Self.part(buffer[0..<end]))
+            }
             buffer.removeFirst(end + delimiter.count)
             searchFrom = 0
         }

@@ -33,6 +33,23 @@ import Testing
         #expect(parts[1].headers.isEmpty)
     }
 
+    /// A part longer than the limit is skipped to the next delimiter and reported, the parts
+    /// after it are read, and the reader never holds much more than the limit.
+    @Test(arguments: [1, 7, 64, 4096])
+    func aPartPastTheLimitIsSkippedAndTheNextOnesRead(piece: Int) throws {
+        let large = [UInt8](repeating: 0x41, count: 10_000) + Array("\r\n--X".utf8)
+        let body = Array("--B\r\n\r\nsmall\r\n--B\r\n\r\n".utf8) + large + Array("\r\n--B\r\n\r\nafter\r\n--B--".utf8)
+        var reader = MultipartRelatedReader(boundary: "B", maximumPartLength: 1_000)
+        var parts: [MultipartRelatedReader.Part] = []
+        for start in stride(from: 0, to: body.count, by: piece) {
+            parts += try reader.feed(body[start..<min(start + piece, body.count)])
+            #expect(reader.held <= 1_000 + piece + 8)
+        }
+        #expect(reader.isFinished)
+        #expect(parts.map(\.oversized) == [false, true, false])
+        #expect(parts.map(\.body) == [Array("small".utf8), [], Array("after".utf8)])
+    }
+
     @Test func theBoundaryIsReadFromTheContentType() {
         #expect(MultipartRelatedReader.boundary(#"multipart/related; type="application/dicom"; boundary="a b:c""#) == "a b:c")
         #expect(MultipartRelatedReader.boundary("multipart/related;boundary = xyz ;type=application/dicom") == "xyz")

@@ -67,7 +67,8 @@ struct MultipartRelatedReader {
                 break
             }
             guard let end = Self.find(delimiter, in: buffer[...], from: max(searchFrom, 0)) else {
-                if skipping || buffer.count > maximumPartLength {
+                // The part's bytes are all but the last few, which may begin the delimiter.
+                if skipping || buffer.count - (delimiter.count - 1) > maximumPartLength {
                     // Only what may begin the next delimiter is kept.
                     skipping = true
                     buffer.removeFirst(max(0, buffer.count - (delimiter.count - 1)))

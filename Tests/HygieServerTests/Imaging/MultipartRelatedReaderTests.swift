@@ -1,3 +1,4 @@
+import SyntheticData
 import Testing
 
 @testable import HygieServer
@@ -48,6 +49,43 @@ import Testing
         #expect(reader.isFinished)
         #expect(parts.map(\.oversized) == [false, true, false])
         #expect(parts.map(\.body) == [Array("small".utf8), [], Array("after".utf8)])
+    }
+
+    /// Random bodies (parts full of near-delimiters, some past the limit) give the same parts
+    /// fed whole and fed in random pieces, and a part is skipped exactly when it is longer than
+    /// the limit.
+    @Test func randomBodiesGiveTheSamePartsWholeOrInPieces() throws {
+        var random = SeededGenerator(seed: 20261207)
+        let fragments: [[UInt8]] = [Array("\r\n--B".utf8).dropLast().map { $0 }, Array("\r\n-".utf8), [13], [45, 45], [66], Array("AAAA".utf8)]
+        for _ in 0..<300 {
+            let limit = Int(random.next() % 200) + 20
+            var bodies: [[UInt8]] = []
+            for _ in 0..<(Int(random.next() % 5) + 1) {
+                var part: [UInt8] = []
+                for _ in 0..<Int(random.next() % 40) { part += fragments[Int(random.next() % UInt64(fragments.count))] }
+                // A part may come close to the delimiter but not hold it.
+                if MultipartRelatedReader.find(Array("\r\n--B".utf8), in: (Array("\r\n".utf8) + part)[...], from: 0) != nil { continue }
+                bodies.append(part)
+            }
+            var body = Array("--B".utf8)
+            for part in bodies { body += Array("\r\n\r\n".utf8) + part + Array("\r\n--B".utf8) }
+            body += Array("--".utf8)
+            var whole = MultipartRelatedReader(boundary: "B", maximumPartLength: limit)
+            let expected = try whole.feed(body[...])
+            #expect(expected.map(\.oversized) == bodies.map { $0.count + 4 > limit })
+            #expect(expected.map(\.body) == bodies.map { $0.count + 4 > limit ? [] : $0 })
+            var pieces = MultipartRelatedReader(boundary: "B", maximumPartLength: limit)
+            var parts: [MultipartRelatedReader.Part] = []
+            var start = 0
+            while start < body.count {
+                let end = min(body.count, start + Int(random.next() % 9) + 1)
+                parts += try pieces.feed(body[start..<end])
+                start = end
+            }
+            #expect(pieces.isFinished)
+            #expect(parts.map(\.oversized) == expected.map(\.oversized))
+            #expect(parts.map(\.body) == expected.map(\.body))
+        }
     }
 
     @Test func theBoundaryIsReadFromTheContentType() {

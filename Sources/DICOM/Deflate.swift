@@ -5,6 +5,13 @@ import CZlib
 public enum Deflate {
     /// Upper bound on inflated output, so that a small hostile stream cannot exhaust memory.
     public static let maximumInflatedSize = 1 << 30
+    /// The largest buffer zlib inflates into at once.
+    static let chunkLimit = 4 << 20
+
+    /// The buffer zlib inflates into: four times the input, a first guess at the ratio, but
+    /// never more than `chunkLimit` (a 512 MB deflated instance had 2 GB zeroed before a byte
+    /// was inflated).
+    static func bufferSize(forInputOf count: Int) -> Int { min(max(65536, count * 4), chunkLimit) }
 
     public static func inflate(_ input: [UInt8], raw: Bool) throws -> [UInt8] {
         var stream = z_stream()
@@ -13,7 +20,7 @@ public enum Deflate {
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: max(65536, input.count * 4))
+        var chunk = [UInt8](repeating: 0, count: bufferSize(forInputOf: input.count))
         var source = input
         return try source.withUnsafeMutableBufferPointer { inputBuffer in
             stream.next_in = inputBuffer.baseAddress

@@ -38,6 +38,16 @@ func aWrittenFileReadsBackWithTheSameValues(syntax: TransferSyntax) throws {
     #expect(read.dataSet[.pixelData]?.bytes == original[.pixelData]?.bytes)
 }
 
+/// The buffer zlib inflates into is bounded whatever the input's size, and a stream larger
+/// than it inflates whole.
+@Test func inflatingUsesABoundedBufferAndGoesOnPastIt() throws {
+    #expect(Deflate.bufferSize(forInputOf: 512 << 20) == 4 << 20)
+    #expect(Deflate.bufferSize(forInputOf: 100) == 65536)
+    let large = (0..<(Deflate.chunkLimit * 2 + 12_345)).map { UInt8(truncatingIfNeeded: $0 / 1000) }
+    #expect(try Deflate.inflate(Deflate.deflate(large, raw: true), raw: true) == large)
+    #expect(try Deflate.inflate(Deflate.deflate(large, raw: false), raw: false) == large)
+}
+
 /// File meta elements found in a data set's body (a bare data set that lists them, a writer
 /// that put them there) are not written into the body again: a reader would take them for the
 /// file's header, and the implicit VR body that follows them for truncated (found by Fuzz/run).

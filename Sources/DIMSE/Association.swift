@@ -157,8 +157,8 @@ public final class Association {
     }
 
     /// Answers a request whose data set was past `maximumDataSetLength` with "Refused: Out of
-    /// Resources" (PS3.4 §B.2.3 and §C.4.1.1.4: A700; C-MOVE and C-GET: A701) and the limit in
-    /// the error comment; the request never reaches the session.
+    /// Resources" (PS3.4 Annexes B and C: A700 for C-STORE and C-FIND, A701 for C-MOVE and
+    /// C-GET) and the limit in the error comment; the request never reaches the session.
     public func refuseOversized(_ message: Message) async throws {
         guard let field = message.command.field, let answer = CommandField(rawValue: field.rawValue | 0x8000) else { return }
         var response = Command(answer, respondingTo: message.command.messageID, hasDataSet: false)
